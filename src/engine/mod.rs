@@ -1,0 +1,255 @@
+//! Matching: one literal prefilter over every rule's keywords, regex confirmation in a bounded
+//! window around each keyword hit, then placeholder, entropy and checksum checks that decide the
+//! confidence. Scans a byte slice and returns matches with byte offsets; knows nothing of files,
+//! git or reports.
+//!
+//! Cost: the prefilter is one pass over the input. A rule's regex only ever runs on merged windows
+//! of bounded size around hits, so a multi-megabyte minified line costs no more than many short
+//! lines, and no input makes the work quadratic.
+
+pub mod checksum;
+pub mod entropy;
+pub mod placeholder;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+
+use crate::rules::{Checksum, Confidence, Rule, RuleSet};
+
+/// How far a window may grow past its nominal edge to avoid cutting a token in half.
+const MAX_TOKEN_EXTENSION: usize = 4096;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("building the keyword prefilter: {0}")]
+    Prefilter(#[from] aho_corasick::BuildError),
+}
+
+/// One confirmed secret in the scanned bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Match {
+    /// Index of the rule in the scanner's `RuleSet`.
+    pub rule: usize,
+    /// Byte span of the secret.
+    pub start: usize,
+    pub end: usize,
+    /// Byte span of the whole regex match (secret plus context).
+    pub match_start: usize,
+    pub match_end: usize,
+    pub confidence: Confidence,
+}
+
+/// A compiled rule set ready to scan bytes. Cheap to share across threads.
+#[derive(Debug)]
+pub struct Scanner {
+    rules: Arc<RuleSet>,
+    prefilter: AhoCorasick,
+    /// Prefilter pattern id → the rules that keyword belongs to.
+    keyword_rules: Vec<Vec<u32>>,
+    /// Lowercased keywords per rule, to find a secret's literal prefix for placeholder checks.
+    rule_keywords: Vec<Vec<Vec<u8>>>,
+}
+
+impl Scanner {
+    pub fn new(rules: Arc<RuleSet>) -> Result<Scanner, EngineError> {
+        let mut keywords: Vec<Vec<u8>> = Vec::new();
+        let mut keyword_rules: Vec<Vec<u32>> = Vec::new();
+        let mut rule_keywords = Vec::with_capacity(rules.len());
+        for (i, rule) in rules.rules().iter().enumerate() {
+            let mut mine = Vec::new();
+            for kw in &rule.spec.keywords {
+                let lower = kw.as_bytes().to_ascii_lowercase();
+                match keywords.iter().position(|k| *k == lower) {
+                    Some(p) => {
+                        if !keyword_rules[p].contains(&(i as u32)) {
+                            keyword_rules[p].push(i as u32)
+                        }
+                    }
+                    None => {
+                        keywords.push(lower.clone());
+                        keyword_rules.push(vec![i as u32]);
+                    }
+                }
+                mine.push(lower);
+            }
+            rule_keywords.push(mine);
+        }
+        let prefilter = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&keywords)?;
+        Ok(Scanner {
+            rules,
+            prefilter,
+            keyword_rules,
+            rule_keywords,
+        })
+    }
+
+    pub fn rules(&self) -> &Arc<RuleSet> {
+        &self.rules
+    }
+
+    /// All matches in `haystack`, ordered by position, one per secret span.
+    pub fn scan(&self, haystack: &[u8]) -> Vec<Match> {
+        // (rule, window start, window end) for every keyword hit.
+        let mut windows: Vec<(u32, usize, usize)> = Vec::new();
+        for hit in self.prefilter.find_overlapping_iter(haystack) {
+            for &r in &self.keyword_rules[hit.pattern().as_usize()] {
+                let w = self.rules.get(r as usize).window();
+                windows.push((
+                    r,
+                    hit.start().saturating_sub(w),
+                    (hit.end() + w).min(haystack.len()),
+                ));
+            }
+        }
+        if windows.is_empty() {
+            return Vec::new();
+        }
+        windows.sort_unstable();
+        let mut matches = Vec::new();
+        let mut i = 0;
+        while i < windows.len() {
+            // Merge on extended edges: an extended end sits on a non-token byte, so the next
+            // window's start, extended backwards, cannot reach into this one.
+            let (rule, start, end) = windows[i];
+            i += 1;
+            let mut end = extend_forward(haystack, end);
+            while i < windows.len() && windows[i].0 == rule && windows[i].1 <= end {
+                end = extend_forward(haystack, end.max(windows[i].2));
+                i += 1;
+            }
+            let start = extend_back(haystack, start);
+            self.confirm(rule as usize, haystack, start, end, &mut matches);
+        }
+        resolve_overlaps(&self.rules, matches)
+    }
+
+    fn confirm(
+        &self,
+        rule_index: usize,
+        haystack: &[u8],
+        start: usize,
+        end: usize,
+        out: &mut Vec<Match>,
+    ) {
+        let rule = self.rules.get(rule_index);
+        let window = &haystack[start..end];
+        let group = rule.secret_group();
+        for caps in rule.regex().captures_iter(window) {
+            let Some(secret) = caps.get(group) else {
+                continue;
+            };
+            let whole = caps.get(0).expect("group 0 always matches");
+            let bytes = secret.as_bytes();
+            if let Some(confidence) = self.judge(rule, rule_index, bytes) {
+                let m = Match {
+                    rule: rule_index,
+                    start: start + secret.start(),
+                    end: start + secret.end(),
+                    match_start: start + whole.start(),
+                    match_end: start + whole.end(),
+                    confidence,
+                };
+                if !out
+                    .iter()
+                    .rev()
+                    .take(8)
+                    .any(|o: &Match| o.rule == m.rule && o.start == m.start && o.end == m.end)
+                {
+                    out.push(m);
+                }
+            }
+        }
+    }
+
+    /// Applies the placeholder, reject, entropy and checksum checks; `None` drops the match.
+    fn judge(&self, rule: &Rule, rule_index: usize, secret: &[u8]) -> Option<Confidence> {
+        if secret.is_empty() {
+            return None;
+        }
+        let prefix_len = self.rule_keywords[rule_index]
+            .iter()
+            .filter(|k| secret.len() > k.len() && secret[..k.len()].eq_ignore_ascii_case(k))
+            .map(|k| k.len())
+            .max()
+            .unwrap_or(0);
+        if placeholder::is_placeholder(secret, prefix_len) {
+            return None;
+        }
+        if rule.rejects().iter().any(|r| r.is_match(secret)) {
+            return None;
+        }
+        if let Some(min) = rule.spec.min_entropy
+            && entropy::shannon(&secret[prefix_len..]) < min
+        {
+            return None;
+        }
+        let mut confidence = rule.spec.confidence;
+        if let Some(Checksum::Crc32Base62) = rule.spec.checksum {
+            confidence = match checksum::verify_crc32_base62(secret) {
+                Some(true) => Confidence::High,
+                _ => Confidence::Low,
+            };
+        }
+        Some(confidence)
+    }
+}
+
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'+' | b'/' | b'=' | b'.')
+}
+
+fn extend_back(h: &[u8], mut start: usize) -> usize {
+    let limit = start.saturating_sub(MAX_TOKEN_EXTENSION);
+    while start > limit && is_token_byte(h[start - 1]) {
+        start -= 1;
+    }
+    start
+}
+
+fn extend_forward(h: &[u8], mut end: usize) -> usize {
+    let limit = (end + MAX_TOKEN_EXTENSION).min(h.len());
+    while end < limit && is_token_byte(h[end]) {
+        end += 1;
+    }
+    end
+}
+
+/// Where rules overlap on one secret, keeps the most specific: a provider rule beats a generic
+/// one, then higher confidence, then the longer secret, then catalogue order.
+fn resolve_overlaps(rules: &RuleSet, mut matches: Vec<Match>) -> Vec<Match> {
+    if matches.len() < 2 {
+        return matches;
+    }
+    let rank = |m: &Match| {
+        let r = rules.get(m.rule);
+        (
+            r.spec.provider != "generic",
+            m.confidence,
+            m.end - m.start,
+            std::cmp::Reverse(m.rule),
+        )
+    };
+    matches.sort_by(|a, b| rank(b).cmp(&rank(a)));
+    // Kept spans are disjoint, so the one starting last before `m.end` is the only candidate
+    // for an overlap with `m`.
+    let mut taken: BTreeMap<usize, usize> = BTreeMap::new();
+    let mut kept: Vec<Match> = Vec::with_capacity(matches.len());
+    for m in matches {
+        let overlaps = taken
+            .range(..m.end)
+            .next_back()
+            .is_some_and(|(_, &end)| end > m.start);
+        if !overlaps {
+            taken.insert(m.start, m.end);
+            kept.push(m);
+        }
+    }
+    kept.sort_by_key(|m| (m.start, m.end, m.rule));
+    kept
+}

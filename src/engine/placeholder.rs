@@ -1,0 +1,139 @@
+//! Placeholder rejection: documented examples, template variables and filler that look like keys
+//! but are not. Applied to every secret before it becomes a match.
+
+use aho_corasick::AhoCorasick;
+use std::sync::LazyLock;
+
+/// Substrings (ASCII case-insensitive) that mark a value as a placeholder or a reference to one.
+const MARKERS: &[&str] = &[
+    "example",
+    "placeholder",
+    "your_",
+    "your-",
+    "yourkey",
+    "yourtoken",
+    "yoursecret",
+    "yourpassword",
+    "my_api_key",
+    "my-api-key",
+    "api_key_here",
+    "key-here",
+    "key_here",
+    "token_here",
+    "token-here",
+    "secret_here",
+    "secret-here",
+    "xxxxx",
+    "*****",
+    "•••",
+    "changeme",
+    "change_me",
+    "change-me",
+    "replace_me",
+    "replace-me",
+    "replaceme",
+    "insert_",
+    "insert-your",
+    "redacted",
+    "${",
+    "{{",
+    "}}",
+    "<%",
+    "process.env",
+    "import.meta.env",
+    "os.environ",
+    "getenv",
+    "env::var",
+    "secrets.",
+    "dummy",
+    "0123456789",
+    "123456789",
+    "abcdefghij",
+    "1234567890",
+];
+
+static MARKER_SET: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(MARKERS)
+        .expect("placeholder markers build")
+});
+
+/// Whether `secret` (whose first `prefix_len` bytes are a fixed prefix such as `sk-proj-`) is a
+/// placeholder rather than a key.
+pub fn is_placeholder(secret: &[u8], prefix_len: usize) -> bool {
+    if MARKER_SET.is_match(secret) {
+        return true;
+    }
+    let body = &secret[prefix_len.min(secret.len())..];
+    if body.is_empty() {
+        return true;
+    }
+    // Template syntax around the whole value: <api-key>, [TOKEN], %KEY%, $KEY.
+    let (first, last) = (body[0], body[body.len() - 1]);
+    if matches!((first, last), (b'<', b'>') | (b'[', b']') | (b'%', b'%')) || first == b'$' {
+        return true;
+    }
+    // Filler: one character, or a short repeated unit, over most of the body.
+    let mut counts = [0u32; 256];
+    for &b in body {
+        counts[b as usize] += 1;
+    }
+    let distinct = counts.iter().filter(|&&c| c > 0).count();
+    let max = *counts.iter().max().unwrap() as usize;
+    if body.len() >= 8 && (distinct <= 2 || max * 10 >= body.len() * 6) {
+        return true;
+    }
+    if body.len() >= 16 && distinct <= 4 {
+        return true;
+    }
+    // A short unit repeated: "abababab", "123123123".
+    if body.len() >= 12 {
+        for period in 2..=4 {
+            let same = body
+                .iter()
+                .zip(&body[period..])
+                .filter(|(a, b)| a == b)
+                .count();
+            if same * 10 >= (body.len() - period) * 9 {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_placeholders() {
+        for p in [
+            "AKIAIOSFODNN7EXAMPLE",
+            "sk-proj-xxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            "your-api-key-here",
+            "${OPENAI_API_KEY}",
+            "process.env.OPENAI_API_KEY",
+            "sk-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "<your token>",
+            "ghp_000000000000000000000000000000000000",
+        ] {
+            assert!(is_placeholder(p.as_bytes(), 0), "{p}");
+        }
+        for p in ["sk-abababababababababababababab", "sk-123412341234123412341234"] {
+            assert!(is_placeholder(p.as_bytes(), 3), "{p}");
+        }
+    }
+
+    #[test]
+    fn keeps_random_keys() {
+        for k in [
+            "sk-proj-Q8vJt3LmZr0KfXw2YpN7sHcB4uDg",
+            "hunter2isnotgood",
+            "Zq9vKd82LmNx0PwRt5",
+        ] {
+            assert!(!is_placeholder(k.as_bytes(), 0), "{k}");
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! keyguard: secret hygiene and leak response for people who build on paid APIs.
+//!
+//! Data flows one way: sources yield `(origin, bytes)`, the engine returns matches, matches become
+//! findings, suppression filters them, and a report writes them.
+
+pub mod config;
+pub mod engine;
+pub mod rules;

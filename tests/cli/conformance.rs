@@ -1,0 +1,59 @@
+//! The Nosey Parker rule examples in ../shared/peer-examples are a conformance suite for the
+//! catalogue: keyguard must find ≥ 90 % of the positives and flag ≤ 2 % of the negatives.
+//! The data belongs to another project, so it is read from ../shared at run time, never copied.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use keyguard::engine::Scanner;
+use keyguard::rules::RuleSet;
+
+use crate::support;
+
+#[test]
+fn noseyparker_examples() {
+    let path = support::shared_dir().join("peer-examples/noseyparker-rule-examples.jsonl");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        support::skip_missing(&format!("{}", path.display()));
+        return;
+    };
+    let scanner = Scanner::new(Arc::new(RuleSet::builtin())).unwrap();
+    let (mut pos, mut found, mut neg, mut flagged) = (0, 0, 0, 0);
+    let mut misses: BTreeMap<String, usize> = BTreeMap::new();
+    let mut false_hits = Vec::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value = serde_json::from_str(line).expect("one JSON object a line");
+        let text = v["text"].as_str().unwrap();
+        let rule = format!("{} {}", v["rule"].as_str().unwrap(), v["name"].as_str().unwrap());
+        let hits = scanner.scan(text.as_bytes());
+        match v["expect"].as_str().unwrap() {
+            "match" => {
+                pos += 1;
+                if hits.is_empty() {
+                    *misses.entry(rule).or_default() += 1;
+                } else {
+                    found += 1;
+                }
+            }
+            _ => {
+                neg += 1;
+                if !hits.is_empty() {
+                    flagged += 1;
+                    let ids: Vec<_> = hits.iter().map(|m| scanner.rules().get(m.rule).id()).collect();
+                    false_hits.push(format!("{rule}: {ids:?}"));
+                }
+            }
+        }
+    }
+    let recall = found as f64 / pos as f64;
+    let fp_rate = flagged as f64 / neg as f64;
+    println!("conformance: found {found}/{pos} positives ({:.1} %), flagged {flagged}/{neg} negatives ({:.1} %)", recall * 100.0, fp_rate * 100.0);
+    for (rule, n) in &misses {
+        println!("  missed {n}: {rule}");
+    }
+    for f in &false_hits {
+        println!("  flagged negative: {f}");
+    }
+    assert!(recall >= 0.90, "recall {:.1} % is below 90 %", recall * 100.0);
+    assert!(fp_rate <= 0.02, "false-positive rate {:.1} % is above 2 %", fp_rate * 100.0);
+}
