@@ -1,8 +1,161 @@
-//! `keyguard.toml`.
+//! `keyguard.toml`: found in the scanned root or the current directory, or named by `--config`.
+//! Sections this module owns: `[scan]`, `[[rules]]`, `[allow]`. `[env]` and `[serve]` belong to
+//! later commands and are carried through untouched.
 
-/// Renders a TOML error as "line L, column C: message", the way users look for it in an editor.
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Deserializer};
+
+use crate::rules::RuleSpec;
+
+pub const FILE_NAME: &str = "keyguard.toml";
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 64 << 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot read {path} {message}")]
+    Parse { path: String, message: String },
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub scan: ScanConfig,
+    #[serde(default)]
+    pub rules: Vec<RuleSpec>,
+    #[serde(default)]
+    pub allow: AllowConfig,
+    #[serde(default)]
+    pub env: Option<toml::Table>,
+    #[serde(default)]
+    pub serve: Option<toml::Table>,
+    /// Where it was read from (None for the built-in defaults).
+    #[serde(skip)]
+    pub path: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScanConfig {
+    /// Gitignore-style globs, relative to the scanned root: files never read.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Bytes, or a string such as "64MiB" / "10MB".
+    #[serde(default, deserialize_with = "de_size")]
+    pub max_file_size: Option<u64>,
+    #[serde(default)]
+    pub disabled_rules: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AllowConfig {
+    /// Gitignore-style globs, relative to the scanned root: findings there are suppressed.
+    #[serde(default)]
+    pub paths: Vec<String>,
+    /// Rule ids whose findings are suppressed.
+    #[serde(default)]
+    pub rules: Vec<String>,
+    /// `secret_hash` values (from a report) of keys known to be harmless, e.g. test keys.
+    #[serde(default)]
+    pub secret_hashes: Vec<String>,
+    /// Regexes over the secret value.
+    #[serde(default)]
+    pub patterns: Vec<String>,
+}
+
+impl Config {
+    /// Reads `--config FILE`, or else `keyguard.toml` in the first scanned directory, or else in the
+    /// current directory; none is fine.
+    pub fn discover(explicit: Option<&Path>, roots: &[PathBuf]) -> Result<Config, ConfigError> {
+        if let Some(p) = explicit {
+            return Config::load(p);
+        }
+        let mut candidates: Vec<PathBuf> = roots
+            .iter()
+            .filter(|r| r.is_dir())
+            .map(|r| r.join(FILE_NAME))
+            .take(1)
+            .collect();
+        candidates.push(PathBuf::from(FILE_NAME));
+        for c in candidates {
+            if c.is_file() {
+                return Config::load(&c);
+            }
+        }
+        Ok(Config::default())
+    }
+
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let mut config: Config = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.display().to_string(),
+            message: describe_toml_error(&text, &e),
+        })?;
+        config.path = Some(path.to_path_buf());
+        Ok(config)
+    }
+
+    pub fn max_file_size(&self) -> u64 {
+        self.scan.max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE)
+    }
+}
+
+fn de_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Size {
+        Bytes(u64),
+        Text(String),
+    }
+    match Size::deserialize(d)? {
+        Size::Bytes(b) => Ok(Some(b)),
+        Size::Text(t) => parse_size(&t).map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
+/// Parses "1048576", "512KiB", "10MB", "64 MiB", "1G".
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size (try 1048576, \"512KiB\" or \"64MiB\")"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1000,
+        "kib" => 1 << 10,
+        "m" | "mb" => 1000 * 1000,
+        "mib" => 1 << 20,
+        "g" | "gb" => 1000 * 1000 * 1000,
+        "gib" => 1 << 30,
+        _ => {
+            return Err(format!(
+                "`{text}`: unknown size unit (use B, KB, KiB, MB, MiB, GB or GiB)"
+            ));
+        }
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("`{text}` is too large"))
+}
+
+/// Renders a TOML error as "line L, column C: message", the way users look for it in an editor,
+/// with a did-you-mean for unknown keys.
 pub fn describe_toml_error(text: &str, err: &toml::de::Error) -> String {
-    let message = err.message().trim_end().to_string();
+    let mut message = err.message().trim_end().to_string();
+    if let Some(hint) = did_you_mean(&message) {
+        message.push_str(&format!(" (did you mean `{hint}`?)"));
+    }
     match err.span() {
         Some(span) => {
             let (line, col) = line_col(text, span.start);
@@ -12,10 +165,61 @@ pub fn describe_toml_error(text: &str, err: &toml::de::Error) -> String {
     }
 }
 
+/// serde's message is "unknown field `exlude`, expected one of `exclude`, `max_file_size`".
+fn did_you_mean(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (unknown, rest) = rest.split_once('`')?;
+    let expected: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
+    expected
+        .into_iter()
+        .map(|c| (edit_distance(unknown, c), c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 3))
+        .min()
+        .map(|(_, c)| c.to_string())
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text.as_bytes()[..offset.min(text.len())];
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
     let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
     let col = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
     (line, col)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("1024"), Ok(1024));
+        assert_eq!(parse_size("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_size("10 MB"), Ok(10_000_000));
+        assert!(parse_size("ten").is_err());
+        assert!(parse_size("5 parsecs").is_err());
+    }
+
+    #[test]
+    fn unknown_key_gets_a_suggestion_and_a_line() {
+        let text = "[scan]\nexlude = [\"x\"]\n";
+        let err = toml::from_str::<Config>(text).unwrap_err();
+        let msg = describe_toml_error(text, &err);
+        assert!(msg.starts_with("line 2, column 1:"), "{msg}");
+        assert!(msg.contains("did you mean `exclude`?"), "{msg}");
+    }
 }

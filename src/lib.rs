@@ -3,6 +3,13 @@
 //! Data flows one way: sources yield `(origin, bytes)`, the engine returns matches, matches become
 //! findings, suppression filters them, and a report writes them.
 
+pub mod cli;
+pub mod cmd;
 pub mod config;
 pub mod engine;
+pub mod finding;
+pub mod report;
 pub mod rules;
+pub mod sanitize;
+pub mod source;
+pub mod suppress;

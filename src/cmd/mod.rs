@@ -1,0 +1,110 @@
+//! One module per subcommand. Each takes parsed options and `out` (standard output, for the data a
+//! pipe wants); messages for people go to standard error through `Printer`.
+
+pub mod completions;
+pub mod rules;
+pub mod scan;
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+
+use crate::cli::ColorChoice;
+use crate::config::Config;
+use crate::rules::{Rule, RuleSet};
+
+/// What a command found, mapped to the exit code by `main`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Clean,
+    Findings,
+}
+
+/// Decides colour and quietness for messages on standard error.
+pub struct Printer {
+    pub quiet: bool,
+    pub color: bool,
+}
+
+impl Printer {
+    pub fn new(quiet: bool, choice: ColorChoice) -> Printer {
+        Printer {
+            quiet,
+            color: use_color(choice, std::io::stderr().is_terminal()),
+        }
+    }
+
+    pub fn warn(&self, msg: &str) {
+        if !self.quiet {
+            eprintln!("keyguard: warning: {msg}");
+        }
+    }
+
+    pub fn info(&self, msg: &str) {
+        if !self.quiet {
+            eprintln!("{msg}");
+        }
+    }
+
+    pub fn hint(&self, msg: &str) {
+        if !self.quiet {
+            eprintln!("hint: {msg}");
+        }
+    }
+}
+
+/// `--color auto` means: a terminal, and NO_COLOR unset or empty.
+pub fn use_color(choice: ColorChoice, is_terminal: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    }
+}
+
+/// The built-in catalogue plus the config's `[[rules]]`, minus `[scan] disabled_rules`.
+pub fn load_rules(config: &Config, printer: &Printer) -> Result<Arc<RuleSet>> {
+    let mut set = RuleSet::builtin();
+    let origin = config
+        .path
+        .as_ref()
+        .map_or_else(|| "keyguard.toml".to_string(), |p| p.display().to_string());
+    for spec in &config.rules {
+        let rule = Rule::new(spec.clone(), &origin)?;
+        // Compile now so a bad pattern is an error before scanning, not a panic during it.
+        let _ = rule.regex();
+        set.push(rule)?;
+    }
+    let unknown = set.disable(&config.scan.disabled_rules);
+    for id in unknown {
+        printer.warn(&format!(
+            "{origin}: [scan] disabled_rules names `{id}`, which is not a rule (see `keyguard rules`)"
+        ));
+    }
+    Ok(Arc::new(set))
+}
+
+/// Writes `bytes` to `path` atomically (temporary file in the same directory, then rename), with
+/// mode 0600: reports can hold secrets (`--show-secrets`) and always hold where keys are.
+pub fn write_private_file(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    let shown = crate::sanitize::path(path);
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".keyguard-")
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot write {shown}: cannot create a file in its directory"))?;
+    tmp.write_all(bytes)
+        .and_then(|_| tmp.as_file().sync_all())
+        .with_context(|| format!("cannot write {shown}"))?;
+    tmp.persist(path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("cannot write {shown}"))?;
+    Ok(())
+}

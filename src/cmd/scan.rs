@@ -1,0 +1,209 @@
+//! `keyguard scan [PATH]...`: the working tree (or standard input) through the engine, suppression
+//! and a report.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+
+use super::{Outcome, Printer};
+use crate::cli::{CommonArgs, ScanArgs};
+use crate::config::Config;
+use crate::engine::Scanner;
+use crate::finding::Finding;
+use crate::report::{Format, Report, Summary};
+use crate::source::tree::{self, Stats, TreeOptions};
+use crate::suppress::Suppressor;
+
+pub fn run(args: &ScanArgs, out: &mut dyn std::io::Write) -> Result<Outcome> {
+    let started = Instant::now();
+    let printer = Printer::new(args.common.quiet, args.common.color);
+    let roots: Vec<PathBuf> = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
+    let stdin = roots.iter().any(|p| p.as_os_str() == "-");
+    if stdin && roots.len() > 1 {
+        anyhow::bail!("`-` (standard input) cannot be combined with other paths");
+    }
+    if !stdin {
+        tree::check_roots(&roots)?;
+    }
+    let config = Config::discover(args.common.config.as_deref(), &roots)?;
+    let config_name = config
+        .path
+        .as_ref()
+        .map_or_else(|| "keyguard.toml".into(), |p| p.display().to_string());
+    tree::validate_globs(&config.scan.exclude)
+        .map_err(|e| anyhow::anyhow!("{config_name}: [scan] exclude: {e}"))?;
+    let rules = super::load_rules(&config, &printer)?;
+    let scanner = Scanner::new(rules.clone()).context("building the scanner")?;
+    let mut suppressor = Suppressor::from_config(&config.allow, &config_name)?;
+    if let Some(b) = &args.common.baseline {
+        suppressor.load_baseline(b)?;
+    }
+
+    let opts = TreeOptions {
+        roots: roots.clone(),
+        threads: threads(&args.common),
+        max_file_size: args.max_file_size.unwrap_or(config.max_file_size()),
+        follow_symlinks: args.follow,
+        honour_ignore_files: !args.no_ignore,
+        exclude: config.scan.exclude.clone(),
+    };
+    let stats = Stats::default();
+    let findings = if stdin {
+        tree::scan_stdin(&opts, &scanner, &stats).context("reading standard input")?
+    } else {
+        let warn = |m: String| printer.warn(&m);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(opts.threads)
+            .build()
+            .context("starting worker threads")?;
+        pool.install(|| tree::scan(&opts, &scanner, &stats, &warn))
+    };
+    finish(
+        "tree",
+        findings,
+        &stats,
+        &suppressor,
+        &rules,
+        &args.common,
+        &printer,
+        started,
+        out,
+    )
+}
+
+fn threads(common: &CommonArgs) -> usize {
+    match common.threads {
+        Some(n) => n as usize,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    }
+}
+
+/// Suppression, report and exit status: shared by every scan mode.
+#[allow(clippy::too_many_arguments)]
+pub fn finish(
+    source: &str,
+    mut findings: Vec<Finding>,
+    stats: &Stats,
+    suppressor: &Suppressor,
+    rules: &crate::rules::RuleSet,
+    common: &CommonArgs,
+    printer: &Printer,
+    started: Instant,
+    out: &mut dyn std::io::Write,
+) -> Result<Outcome> {
+    findings.sort_by(|a, b| {
+        (&a.path, a.line, a.column, &a.rule_id).cmp(&(&b.path, b.line, b.column, &b.rule_id))
+    });
+    let (findings, suppressed) = suppressor.apply(findings);
+    let summary = Summary {
+        files: stats.files.load(Ordering::Relaxed),
+        bytes: stats.bytes.load(Ordering::Relaxed),
+        commits: 0,
+        blobs: 0,
+        skipped_binary: stats.binary.load(Ordering::Relaxed),
+        skipped_too_large: stats.too_large.load(Ordering::Relaxed),
+        skipped_unreadable: stats.unreadable.load(Ordering::Relaxed),
+        suppressed: suppressed as u64,
+        duration_ms: started.elapsed().as_millis() as u64,
+    };
+    let report = Report {
+        source,
+        findings: &findings,
+        summary,
+        show_secrets: common.show_secrets,
+        rules,
+    };
+    match &common.output {
+        Some(path) => {
+            let mut buf = Vec::new();
+            report.write(common.format, &mut buf, false)?;
+            super::write_private_file(path, &buf)?;
+        }
+        None => {
+            let color = common.format == Format::Human
+                && super::use_color(common.color, std::io::stdout().is_terminal());
+            report.write(common.format, out, color)?;
+        }
+    }
+    print_summary(&report, printer);
+    Ok(if findings.is_empty() || common.exit_zero {
+        Outcome::Clean
+    } else {
+        Outcome::Findings
+    })
+}
+
+fn print_summary(report: &Report, printer: &Printer) {
+    let s = &report.summary;
+    let n = report.findings.len();
+    let files_with: std::collections::HashSet<_> =
+        report.findings.iter().map(|f| f.path.as_str()).collect();
+    let mut line = if n == 0 {
+        "no secrets found".to_string()
+    } else {
+        format!(
+            "{n} finding{} ({} distinct secret{}) in {} file{}",
+            plural(n),
+            report.distinct_secrets(),
+            plural(report.distinct_secrets()),
+            files_with.len(),
+            plural(files_with.len())
+        )
+    };
+    line.push_str(&format!(
+        "; scanned {} file{}, {} in {:.2}s",
+        s.files,
+        plural(s.files as usize),
+        human_bytes(s.bytes),
+        s.duration_ms as f64 / 1000.0
+    ));
+    let mut skipped = Vec::new();
+    if s.skipped_binary > 0 {
+        skipped.push(format!("{} binary", s.skipped_binary));
+    }
+    if s.skipped_too_large > 0 {
+        skipped.push(format!("{} too large", s.skipped_too_large));
+    }
+    if s.skipped_unreadable > 0 {
+        skipped.push(format!("{} unreadable", s.skipped_unreadable));
+    }
+    if !skipped.is_empty() {
+        line.push_str(&format!("; skipped {}", skipped.join(", ")));
+    }
+    if s.suppressed > 0 {
+        line.push_str(&format!("; {} suppressed", s.suppressed));
+    }
+    printer.info(&format!("keyguard: {line}"));
+    if n > 0 && !report.show_secrets {
+        printer.hint(
+            "a key that reached a file is leaked: revoke it and issue a new one \
+             (dashboard URLs: `keyguard rules --format json`)",
+        );
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn human_bytes(b: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = b as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}

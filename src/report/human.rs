@@ -1,0 +1,49 @@
+//! Human output: findings grouped by file, one line each, `line:column`, severity, title and the
+//! redacted secret. Colour only when asked or on a terminal; all file-derived text is escaped.
+
+use colored::Colorize;
+
+use super::Report;
+use crate::rules::Severity;
+
+pub fn write(r: &Report, out: &mut dyn std::io::Write, color: bool) -> std::io::Result<()> {
+    colored::control::set_override(color);
+    let mut current: Option<&str> = None;
+    for f in r.findings {
+        if current != Some(f.path.as_str()) {
+            if current.is_some() {
+                writeln!(out)?;
+            }
+            writeln!(out, "{}", f.path.magenta().bold())?;
+            current = Some(&f.path);
+        }
+        let sev = format!("{:<8}", f.severity.to_string());
+        let sev = match f.severity {
+            Severity::Critical => sev.red().bold(),
+            Severity::High => sev.red(),
+            Severity::Medium => sev.yellow(),
+            Severity::Low => sev.normal(),
+        };
+        let secret = if r.show_secrets {
+            crate::sanitize::escape(&String::from_utf8_lossy(f.secret.expose())).into_owned()
+        } else {
+            f.secret_redacted.clone()
+        };
+        let mut line = format!(
+            "  {}  {}  {}  {}  {}",
+            format!("{}:{}", f.line, f.column).green(),
+            sev,
+            f.title,
+            secret.bold(),
+            f.rule_id.dimmed()
+        );
+        if f.confidence != crate::rules::Confidence::High {
+            line.push_str(&format!(" {}", format!("({} confidence)", f.confidence).dimmed()));
+        }
+        if let Some(o) = &f.original {
+            line.push_str(&format!("  from {}:{}:{}", o.path, o.line, o.column));
+        }
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
+}
