@@ -29,7 +29,10 @@ pub struct Suppressor {
 }
 
 impl Suppressor {
-    pub fn from_config(allow: &AllowConfig, config_name: &str) -> Result<Suppressor, SuppressError> {
+    pub fn from_config(
+        allow: &AllowConfig,
+        config_name: &str,
+    ) -> Result<Suppressor, SuppressError> {
         let err = |message: String| SuppressError::Allow {
             config: config_name.to_string(),
             message,
@@ -39,7 +42,8 @@ impl Suppressor {
         } else {
             let mut b = GitignoreBuilder::new("");
             for p in &allow.paths {
-                b.add_line(None, p).map_err(|e| err(format!("paths: `{p}`: {e}")))?;
+                b.add_line(None, p)
+                    .map_err(|e| err(format!("paths: `{p}`: {e}")))?;
             }
             Some(b.build().map_err(|e| err(format!("paths: {e}")))?)
         };
@@ -63,8 +67,11 @@ impl Suppressor {
             message,
         };
         let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
-        let doc: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| err(format!("not JSON ({e}); a baseline is a report written with --format json")))?;
+        let doc: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+            err(format!(
+                "not JSON ({e}); a baseline is a report written with --format json"
+            ))
+        })?;
         let findings = doc
             .get("findings")
             .and_then(|f| f.as_array())
@@ -76,7 +83,8 @@ impl Suppressor {
                     .map(str::to_string)
                     .ok_or_else(|| err(format!("finding {i} has no `{name}`")))
             };
-            self.baseline.insert((field("rule_id")?, field("secret_hash")?));
+            self.baseline
+                .insert((field("rule_id")?, field("secret_hash")?));
         }
         Ok(())
     }

@@ -49,7 +49,11 @@ pub fn run(args: &RulesArgs, out: &mut dyn std::io::Write) -> Result<Outcome> {
                 .map(|r| r.spec.provider.len())
                 .max()
                 .unwrap_or(8);
-            writeln!(out, "{:<w$}  {:<pw$}  {:<8}  TITLE", "ID", "PROVIDER", "SEVERITY")?;
+            writeln!(
+                out,
+                "{:<w$}  {:<pw$}  {:<8}  TITLE",
+                "ID", "PROVIDER", "SEVERITY"
+            )?;
             for r in &rules {
                 writeln!(
                     out,

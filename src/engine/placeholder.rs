@@ -121,7 +121,10 @@ mod tests {
         ] {
             assert!(is_placeholder(p.as_bytes(), 0), "{p}");
         }
-        for p in ["sk-abababababababababababababab", "sk-123412341234123412341234"] {
+        for p in [
+            "sk-abababababababababababababab",
+            "sk-123412341234123412341234",
+        ] {
             assert!(is_placeholder(p.as_bytes(), 3), "{p}");
         }
     }

@@ -38,7 +38,10 @@ pub fn write(r: &Report, out: &mut dyn std::io::Write, color: bool) -> std::io::
             f.rule_id.dimmed()
         );
         if f.confidence != crate::rules::Confidence::High {
-            line.push_str(&format!(" {}", format!("({} confidence)", f.confidence).dimmed()));
+            line.push_str(&format!(
+                " {}",
+                format!("({} confidence)", f.confidence).dimmed()
+            ));
         }
         if let Some(o) = &f.original {
             line.push_str(&format!("  from {}:{}:{}", o.path, o.line, o.column));

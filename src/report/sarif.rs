@@ -108,6 +108,10 @@ pub fn to_value(r: &Report) -> Value {
                 },
                 "properties": {"secretHash": f.secret_hash, "confidence": f.confidence.to_string()}
             });
+            if r.show_secrets {
+                result["properties"]["secret"] =
+                    json!(String::from_utf8_lossy(f.secret.expose()));
+            }
             if let Some(&i) = index.get(f.rule_id.as_str()) {
                 result["ruleIndex"] = json!(i);
             }

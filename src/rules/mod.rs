@@ -167,7 +167,9 @@ impl Rule {
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         {
-            return Err(invalid("id must be lowercase letters, digits and '-'".into()));
+            return Err(invalid(
+                "id must be lowercase letters, digits and '-'".into(),
+            ));
         }
         if spec.keywords.is_empty() || spec.keywords.iter().any(|k| k.len() < 2) {
             return Err(invalid(
@@ -178,7 +180,11 @@ impl Rule {
         let secret_group = match regex.capture_names().position(|n| n == Some("secret")) {
             Some(i) => i,
             None if regex.captures_len() > 1 => 1,
-            None => return Err(invalid("pattern has no capture group for the secret".into())),
+            None => {
+                return Err(invalid(
+                    "pattern has no capture group for the secret".into(),
+                ));
+            }
         };
         let mut reject = Vec::new();
         for r in &spec.reject {
@@ -271,7 +277,10 @@ impl RuleSet {
         let wanted: HashSet<&str> = ids.iter().map(String::as_str).collect();
         let known: HashSet<String> = self.rules.iter().map(|r| r.id().to_string()).collect();
         self.rules.retain(|r| !wanted.contains(r.id()));
-        ids.iter().filter(|i| !known.contains(*i)).cloned().collect()
+        ids.iter()
+            .filter(|i| !known.contains(*i))
+            .cloned()
+            .collect()
     }
 
     pub fn rules(&self) -> &[Rule] {

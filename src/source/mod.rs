@@ -37,9 +37,11 @@ pub fn scan_bytes(scanner: &Scanner, bytes: &[u8], path: &str, rel_path: &str) -
                 line,
                 column,
             );
-            let line_end = memchr::memchr(b'\n', &bytes[m.end..]).map_or(bytes.len(), |p| m.end + p);
+            let line_end =
+                memchr::memchr(b'\n', &bytes[m.end..]).map_or(bytes.len(), |p| m.end + p);
             f.rel_path = rel_path.to_string();
-            f.inline_allowed = memchr::memmem::find(&bytes[line_start..line_end], INLINE_ALLOW).is_some();
+            f.inline_allowed =
+                memchr::memmem::find(&bytes[line_start..line_end], INLINE_ALLOW).is_some();
             f
         })
         .collect()
@@ -57,7 +59,13 @@ pub struct LineIndex<'a> {
 
 impl<'a> LineIndex<'a> {
     pub fn new(bytes: &'a [u8]) -> Self {
-        LineIndex { bytes, offset: 0, line: 1, line_start: 0, column: 1 }
+        LineIndex {
+            bytes,
+            offset: 0,
+            line: 1,
+            line_start: 0,
+            column: 1,
+        }
     }
 
     /// Returns (line, column, byte offset of the line's start). Offsets must not decrease.

@@ -24,7 +24,11 @@ fn noseyparker_examples() {
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         let v: serde_json::Value = serde_json::from_str(line).expect("one JSON object a line");
         let text = v["text"].as_str().unwrap();
-        let rule = format!("{} {}", v["rule"].as_str().unwrap(), v["name"].as_str().unwrap());
+        let rule = format!(
+            "{} {}",
+            v["rule"].as_str().unwrap(),
+            v["name"].as_str().unwrap()
+        );
         let hits = scanner.scan(text.as_bytes());
         match v["expect"].as_str().unwrap() {
             "match" => {
@@ -39,7 +43,10 @@ fn noseyparker_examples() {
                 neg += 1;
                 if !hits.is_empty() {
                     flagged += 1;
-                    let ids: Vec<_> = hits.iter().map(|m| scanner.rules().get(m.rule).id()).collect();
+                    let ids: Vec<_> = hits
+                        .iter()
+                        .map(|m| scanner.rules().get(m.rule).id())
+                        .collect();
                     false_hits.push(format!("{rule}: {ids:?}"));
                 }
             }
@@ -47,13 +54,25 @@ fn noseyparker_examples() {
     }
     let recall = found as f64 / pos as f64;
     let fp_rate = flagged as f64 / neg as f64;
-    println!("conformance: found {found}/{pos} positives ({:.1} %), flagged {flagged}/{neg} negatives ({:.1} %)", recall * 100.0, fp_rate * 100.0);
+    println!(
+        "conformance: found {found}/{pos} positives ({:.1} %), flagged {flagged}/{neg} negatives ({:.1} %)",
+        recall * 100.0,
+        fp_rate * 100.0
+    );
     for (rule, n) in &misses {
         println!("  missed {n}: {rule}");
     }
     for f in &false_hits {
         println!("  flagged negative: {f}");
     }
-    assert!(recall >= 0.90, "recall {:.1} % is below 90 %", recall * 100.0);
-    assert!(fp_rate <= 0.02, "false-positive rate {:.1} % is above 2 %", fp_rate * 100.0);
+    assert!(
+        recall >= 0.90,
+        "recall {:.1} % is below 90 %",
+        recall * 100.0
+    );
+    assert!(
+        fp_rate <= 0.02,
+        "false-positive rate {:.1} % is above 2 %",
+        fp_rate * 100.0
+    );
 }
