@@ -18,7 +18,7 @@ pub enum ConfigError {
         path: String,
         source: std::io::Error,
     },
-    #[error("cannot read {path} {message}")]
+    #[error("{path}: {message}")]
     Parse { path: String, message: String },
 }
 

@@ -99,7 +99,15 @@ pub fn write_private_file(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
     let mut tmp = tempfile::Builder::new()
         .prefix(".keyguard-")
         .tempfile_in(dir)
-        .with_context(|| format!("cannot write {shown}: cannot create a file in its directory"))?;
+        .map_err(|e| {
+            // tempfile's message names its random file; name the user's instead.
+            let cause = match e.kind() {
+                std::io::ErrorKind::NotFound => "its directory does not exist".to_string(),
+                std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+                k => k.to_string(),
+            };
+            anyhow::anyhow!("cannot write {shown}: {cause}")
+        })?;
     tmp.write_all(bytes)
         .and_then(|_| tmp.as_file().sync_all())
         .with_context(|| format!("cannot write {shown}"))?;

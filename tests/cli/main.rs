@@ -1,6 +1,7 @@
 //! keyguard's integration tests: one test binary, one place for helpers (`support`).
 
 mod completions;
+mod config;
 mod conformance;
 mod scan;
 mod support;

@@ -1,0 +1,313 @@
+#!/usr/bin/env bash
+# Benchmark `keyguard scan` against Kingfisher on one directory.
+#
+#   scripts/bench-vs-kingfisher.sh [DIR] [-n RUNS] [--size-mb MB] [--kingfisher-only] [--require-keyguard]
+#
+# DIR defaults to /work/bench-tree, which is generated (scripts/gen-bench-tree.py, seed 1) when it
+# does not exist. Any other directory works too (e.g. a checked-out real repository).
+#
+# What it does, printing every command it runs:
+#   1. installs /usr/bin/time (apt) and Kingfisher (pip package kingfisher-bin, into a venv outside
+#      the repository) when they are missing;
+#   2. builds keyguard with `cargo build --release`; if that fails, or the binary has no `scan`
+#      command yet, keyguard is skipped with a message (or the script fails, with --require-keyguard);
+#   3. waits while rustc/cargo run on the machine (a compile skews the numbers);
+#   4. runs each tool once to warm up (page cache, Kingfisher's compiled rule cache), keeping that
+#      run's JSON report, then N timed runs of each, interleaved (alternating which goes first),
+#      measuring wall time and peak RSS with `/usr/bin/time -f '%e %M'`;
+#   5. prints a table: median seconds, MiB/s (of DIR's total file bytes), peak RSS, finding counts,
+#      the keyguard/kingfisher throughput ratio and, when DIR has a planted-key manifest beside it
+#      (DIR.planted.json, written by gen-bench-tree.py), how many planted keys each tool found.
+#
+# Both tools use all cores (-j $(nproc)). Kingfisher runs with --no-validate --git-history none
+# --format json (and --no-update-check, so it makes no network call); otherwise its defaults.
+# Everything the script writes goes to $BENCH_WORK (default /work/bench-work), outside the repository.
+#
+# Environment: BENCH_WORK, KF_VENV (default /work/kf-venv), KF_EXTRA_ARGS, KG_EXTRA_ARGS,
+# RUSTC_WAIT_MAX (seconds to wait for a compile to end, default 1800).
+
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DEFAULT_DIR=/work/bench-tree
+DIR=""
+RUNS=5
+SIZE_MB=400
+KF_ONLY=0
+REQUIRE_KG=0
+WORK="${BENCH_WORK:-/work/bench-work}"
+KF_VENV="${KF_VENV:-/work/kf-venv}"
+RUSTC_WAIT_MAX="${RUSTC_WAIT_MAX:-1800}"
+THREADS="$(nproc)"
+
+usage() { sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        -n|--runs) RUNS="$2"; shift 2 ;;
+        --size-mb) SIZE_MB="$2"; shift 2 ;;
+        --kingfisher-only) KF_ONLY=1; shift ;;
+        --require-keyguard) REQUIRE_KG=1; shift ;;
+        -h|--help) usage 0 ;;
+        -*) echo "unknown option: $1" >&2; usage 2 ;;
+        *) [[ -z "$DIR" ]] || { echo "only one DIR, please" >&2; exit 2; }; DIR="$1"; shift ;;
+    esac
+done
+DIR="${DIR:-$DEFAULT_DIR}"
+[[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || { echo "-n wants a positive number" >&2; exit 2; }
+
+case "$(realpath -m "$WORK")/" in
+    "$REPO"/*) echo "BENCH_WORK ($WORK) is inside the repository; pick a directory outside it" >&2; exit 2 ;;
+esac
+mkdir -p "$WORK"
+
+log() { printf '\n== %s\n' "$*"; }
+# Prints a command (shell-quoted, so it can be pasted) and runs it.
+run() { printf '+'; printf ' %q' "$@"; printf '\n'; "$@"; }
+
+# ---------------------------------------------------------------------------- tools
+log "tools"
+if [[ ! -x /usr/bin/time ]]; then
+    run apt-get update -qq
+    run apt-get install -y -qq time
+fi
+if [[ ! -x "$KF_VENV/bin/kingfisher" ]]; then
+    run python3 -m venv "$KF_VENV"
+    run "$KF_VENV/bin/pip" install -q kingfisher-bin
+fi
+# The pip package's `kingfisher` is a Python shim around a static binary: time the binary itself.
+KF_BIN="$(ls "$KF_VENV"/lib/python3*/site-packages/kingfisher/bin/kingfisher 2>/dev/null | head -n1 || true)"
+[[ -x "$KF_BIN" ]] || KF_BIN="$KF_VENV/bin/kingfisher"
+echo "kingfisher: $KF_BIN ($("$KF_BIN" --version))"
+
+KG_BIN="$REPO/target/release/keyguard"
+HAVE_KG=0
+if [[ "$KF_ONLY" == 1 ]]; then
+    echo "keyguard: skipped (--kingfisher-only)"
+else
+    if (cd "$REPO" && run cargo build --release); then
+        if "$KG_BIN" scan --help >/dev/null 2>&1; then
+            HAVE_KG=1
+            echo "keyguard: $KG_BIN ($("$KG_BIN" --version 2>/dev/null || echo 'version unknown'))"
+        else
+            echo "keyguard: SKIPPED — '$KG_BIN scan --help' fails: the scan command is not there yet"
+        fi
+    else
+        echo "keyguard: SKIPPED — 'cargo build --release' failed"
+    fi
+    if [[ "$HAVE_KG" == 0 && "$REQUIRE_KG" == 1 ]]; then
+        echo "--require-keyguard: giving up" >&2
+        exit 1
+    fi
+fi
+
+# ---------------------------------------------------------------------------- input
+log "input"
+if [[ ! -d "$DIR" ]]; then
+    if [[ "$DIR" == "$DEFAULT_DIR" ]]; then
+        run python3 "$REPO/scripts/gen-bench-tree.py" "$DIR" --size-mb "$SIZE_MB" --seed 1
+    else
+        echo "no such directory: $DIR" >&2
+        exit 2
+    fi
+fi
+DIR="$(cd "$DIR" && pwd)"
+read -r NFILES NBYTES < <(find "$DIR" -type f -printf '%s\n' | awk '{n++; s+=$1} END {printf "%d %d\n", n, s}')
+MANIFEST="${DIR%/}.planted.json"
+[[ -f "$MANIFEST" ]] || MANIFEST=""
+echo "$DIR: $NFILES files, $(awk -v b="$NBYTES" 'BEGIN {printf "%.1f", b/1048576}') MiB${MANIFEST:+; planted-key manifest $MANIFEST}"
+
+# ---------------------------------------------------------------------------- commands
+KF_CMD=("$KF_BIN" scan "$DIR" --no-validate --git-history none --format json -j "$THREADS" --no-update-check -q)
+# shellcheck disable=SC2206
+[[ -n "${KF_EXTRA_ARGS:-}" ]] && KF_CMD+=($KF_EXTRA_ARGS)
+KG_CMD=()
+if [[ "$HAVE_KG" == 1 ]]; then
+    KG_CMD=("$KG_BIN" scan "$DIR" --format json)
+    if "$KG_BIN" scan --help 2>/dev/null | grep -q -- '--threads'; then
+        KG_CMD+=(-j "$THREADS")
+    fi
+    # shellcheck disable=SC2206
+    [[ -n "${KG_EXTRA_ARGS:-}" ]] && KG_CMD+=($KG_EXTRA_ARGS)
+fi
+
+wait_idle() {
+    local waited=0
+    while pgrep -x rustc >/dev/null || pgrep -x cargo >/dev/null; do
+        if (( waited == 0 )); then echo "   (waiting: rustc/cargo is running; a compile skews the numbers)"; fi
+        if (( waited >= RUSTC_WAIT_MAX )); then
+            echo "   WARNING: still compiling after ${RUSTC_WAIT_MAX}s; measuring anyway" >&2
+            return 0
+        fi
+        sleep 10; waited=$((waited + 10))
+    done
+}
+
+# ok_codes "0 1": exit codes that mean "ran fine" (keyguard: 1 = findings; kingfisher: 200/205 = findings)
+# timed TOOL OUTFILE -- CMD...: runs CMD under /usr/bin/time, appends "TOOL secs kb" to $WORK/times.txt
+timed() {
+    local tool="$1" out="$2"; shift 3
+    local ok tf="$WORK/time.$$" rc=0
+    case "$tool" in keyguard) ok=" 0 1 " ;; kingfisher) ok=" 0 200 205 " ;; esac
+    wait_idle
+    local load; load="$(cut -d' ' -f1 /proc/loadavg)"
+    printf '+ /usr/bin/time -f %q -o %q' '%e %M' "$tf"; printf ' %q' "$@" -o "$out"; printf '   [load %s]\n' "$load"
+    /usr/bin/time -f '%e %M' -o "$tf" "$@" -o "$out" 2>"$WORK/$tool.stderr" || rc=$?
+    if [[ "$ok" != *" $rc "* ]]; then
+        echo "$tool exited $rc; its stderr:" >&2
+        tail -n 20 "$WORK/$tool.stderr" >&2
+        exit 1
+    fi
+    local secs kb
+    read -r secs kb < <(grep -E '^[0-9.]+ [0-9]+$' "$tf" | tail -n1)
+    rm -f "$tf"
+    echo "   $tool: ${secs}s, peak RSS $((kb / 1024)) MiB, exit $rc"
+    [[ "$out" == /dev/null ]] && echo "$tool $secs $kb" >>"$WORK/times.txt"
+    return 0
+}
+
+# ---------------------------------------------------------------------------- runs
+TAG="$(basename "$DIR")"
+: >"$WORK/times.txt"
+log "warm-up (reports kept for the finding counts)"
+timed kingfisher "$WORK/$TAG.kingfisher.json" -- "${KF_CMD[@]}"
+if [[ "$HAVE_KG" == 1 ]]; then timed keyguard "$WORK/$TAG.keyguard.json" -- "${KG_CMD[@]}"; fi
+
+log "$RUNS timed runs each, interleaved"
+for ((i = 1; i <= RUNS; i++)); do
+    echo "-- run $i"
+    if [[ "$HAVE_KG" == 1 && $((i % 2)) == 1 ]]; then
+        timed keyguard /dev/null -- "${KG_CMD[@]}"
+        timed kingfisher /dev/null -- "${KF_CMD[@]}"
+    elif [[ "$HAVE_KG" == 1 ]]; then
+        timed kingfisher /dev/null -- "${KF_CMD[@]}"
+        timed keyguard /dev/null -- "${KG_CMD[@]}"
+    else
+        timed kingfisher /dev/null -- "${KF_CMD[@]}"
+    fi
+done
+
+# ---------------------------------------------------------------------------- report
+log "results"
+CPU="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+HAVE_KG="$HAVE_KG" DIR="$DIR" NFILES="$NFILES" NBYTES="$NBYTES" MANIFEST="$MANIFEST" WORK="$WORK" \
+TAG="$TAG" RUNS="$RUNS" THREADS="$THREADS" CPU="$CPU" python3 - <<'PY'
+import json, os, statistics
+
+env = os.environ
+work, tag, root = env["WORK"], env["TAG"], env["DIR"].rstrip("/") + "/"
+nbytes = int(env["NBYTES"])
+MiB = 1024 * 1024
+tools = ["keyguard", "kingfisher"] if env["HAVE_KG"] == "1" else ["kingfisher"]
+
+times = {t: [] for t in tools}
+for line in open(os.path.join(work, "times.txt")):
+    t, s, kb = line.split()
+    times[t].append((float(s), int(kb)))
+
+
+def rel(p):
+    return p[len(root):] if p.startswith(root) else p.lstrip("./")
+
+
+def load(tool):
+    """(findings as [(rule, path, line, col)], bytes the tool says it scanned or None)"""
+    try:
+        d = json.load(open(os.path.join(work, f"{tag}.{tool}.json")))
+    except Exception as e:  # noqa: BLE001
+        print(f"  ({tool}: report unreadable: {e})")
+        return None, None
+    out = []
+    if tool == "kingfisher":
+        for f in d.get("findings", []):
+            x = f["finding"]
+            out.append((f["rule"]["id"], rel(x["path"]), x.get("line"), x.get("column_start")))
+        scanned = d.get("metadata", {}).get("summary", {}).get("bytes_scanned")
+    else:
+        for f in d.get("findings", []):
+            out.append((f.get("rule_id"), rel(f.get("path", "")), f.get("line"), f.get("column")))
+        scanned = d.get("summary", {}).get("bytes")
+    return out, scanned
+
+
+planted = []
+if env.get("MANIFEST"):
+    planted = json.load(open(env["MANIFEST"]))["planted"]
+
+
+def match(findings):
+    """Planted keys found: a finding on the plant's line whose column falls inside the key."""
+    by_line = {}
+    for p in planted:
+        by_line.setdefault((p["path"], p["line"]), []).append(p)
+    hit, extra = set(), 0
+    for rule, path, line, col in findings:
+        cands = by_line.get((path, line), [])
+        if not cands:
+            extra += 1
+            continue
+        if len(cands) == 1 or col is None:
+            best = cands[0]
+        else:  # several keys on one line (minified bundles): nearest start column
+            best = min(cands, key=lambda p: abs(p["column"] - col))
+        hit.add(best["id"])
+    return hit, extra
+
+
+rows, reports = {}, {}
+for t in tools:
+    secs = [s for s, _ in times[t]]
+    kbs = [k for _, k in times[t]]
+    med = statistics.median(secs)
+    findings, scanned = load(t)
+    reports[t] = findings
+    rows[t] = dict(med=med, lo=min(secs), hi=max(secs), mibs=nbytes / MiB / med, rss=max(kbs) / 1024,
+                   n=None if findings is None else len(findings), scanned=scanned)
+
+print(f"input    {env['DIR']}: {env['NFILES']} files, {nbytes / MiB:.1f} MiB")
+print(f"machine  {os.cpu_count()} cores ({env['CPU']}); both tools -j {env['THREADS']}; "
+      f"{env['RUNS']} timed runs each after one warm-up; warm page cache")
+print()
+hdr = f"{'tool':<11} {'median s':>9} {'min-max s':>13} {'MiB/s':>8} {'peak RSS MiB':>13} {'findings':>9} {'MiB scanned*':>13}"
+if planted:
+    hdr += f" {'planted found':>14}"
+print(hdr)
+print("-" * len(hdr))
+for t in tools:
+    r = rows[t]
+    line = (f"{t:<11} {r['med']:>9.2f} {r['lo']:>6.2f}-{r['hi']:<6.2f} {r['mibs']:>8.1f} {r['rss']:>13.0f} "
+            f"{'?' if r['n'] is None else r['n']:>9} "
+            f"{'?' if r['scanned'] is None else format(r['scanned'] / MiB, '.1f'):>13}")
+    if planted and reports[t] is not None:
+        hit, extra = match(reports[t])
+        line += f" {len(hit):>6}/{len(planted):<7}"
+    print(line)
+print()
+if "keyguard" in rows:
+    ratio = rows["keyguard"]["mibs"] / rows["kingfisher"]["mibs"]
+    print(f"throughput ratio keyguard/kingfisher: {ratio:.2f}x")
+print("MiB/s = the input's total file bytes / median wall time. *MiB scanned: as the tool reports it.")
+print("all runs (s): " + "; ".join(f"{t}: " + " ".join(f"{s:.2f}" for s, _ in times[t]) for t in tools))
+
+if planted:
+    print()
+    for t in tools:
+        if reports[t] is None:
+            continue
+        hit, extra = match(reports[t])
+        missed = [p for p in planted if p["id"] not in hit]
+        kinds = {}
+        for p in missed:
+            kinds[p["kind"]] = kinds.get(p["kind"], 0) + 1
+        print(f"{t}: {len(hit)}/{len(planted)} planted keys found; {extra} findings elsewhere"
+              + (f"; missed by kind: {dict(sorted(kinds.items()))}" if kinds else ""))
+        for p in missed[:15]:
+            print(f"   missed {p['kind']:<24} {p['path']}:{p['line']}:{p['column']}  {p['preview']}")
+        if len(missed) > 15:
+            print(f"   ... {len(missed) - 15} more")
+PY
+echo
+echo "reports: $WORK/$TAG.kingfisher.json${KG_CMD:+ $WORK/$TAG.keyguard.json}"
+echo "commands:"
+printf '  kingfisher:'; printf ' %q' "${KF_CMD[@]}" -o /dev/null; printf '\n'
+if [[ "$HAVE_KG" == 1 ]]; then printf '  keyguard:  '; printf ' %q' "${KG_CMD[@]}" -o /dev/null; printf '\n'; fi
