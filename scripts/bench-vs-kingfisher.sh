@@ -11,7 +11,7 @@
 #      the repository) when they are missing;
 #   2. builds keyguard with `cargo build --release`; if that fails, or the binary has no `scan`
 #      command yet, keyguard is skipped with a message (or the script fails, with --require-keyguard);
-#   3. waits while rustc/cargo run on the machine (a compile skews the numbers);
+#   3. before every run, waits while rustc/cargo run or the CPUs are otherwise busy (skews the numbers);
 #   4. runs each tool once to warm up (page cache, Kingfisher's compiled rule cache), keeping that
 #      run's JSON report, then N timed runs of each, interleaved (alternating which goes first),
 #      measuring wall time and peak RSS with `/usr/bin/time -f '%e %M'`;
@@ -24,7 +24,8 @@
 # Everything the script writes goes to $BENCH_WORK (default /work/bench-work), outside the repository.
 #
 # Environment: BENCH_WORK, KF_VENV (default /work/kf-venv), KF_EXTRA_ARGS, KG_EXTRA_ARGS,
-# RUSTC_WAIT_MAX (seconds to wait for a compile to end, default 1800).
+# RUSTC_WAIT_MAX (seconds to wait for a compile or other busy work to end, default 1800),
+# IDLE_BUSY_MAX (a run starts only when the CPUs were less than this % busy over the last second, default 15).
 
 set -euo pipefail
 
@@ -131,15 +132,36 @@ if [[ "$HAVE_KG" == 1 ]]; then
     [[ -n "${KG_EXTRA_ARGS:-}" ]] && KG_CMD+=($KG_EXTRA_ARGS)
 fi
 
+# Percentage of CPU time not idle over the last second, machine-wide.
+cpu_busy() {
+    local a b
+    read -r -a a < <(head -n1 /proc/stat)
+    sleep 1
+    read -r -a b < <(head -n1 /proc/stat)
+    local idle=$(( (b[4] + b[5]) - (a[4] + a[5]) )) total=0 i
+    for i in 1 2 3 4 5 6 7 8; do total=$(( total + b[i] - a[i] )); done
+    echo $(( total > 0 ? 100 * (total - idle) / total : 0 ))
+}
+
+# Waits while a compile (rustc/cargo) or anything else keeps the CPUs busy: other work on a
+# shared machine skews the numbers. Gives up waiting after $RUSTC_WAIT_MAX seconds, with a warning.
 wait_idle() {
-    local waited=0
-    while pgrep -x rustc >/dev/null || pgrep -x cargo >/dev/null; do
-        if (( waited == 0 )); then echo "   (waiting: rustc/cargo is running; a compile skews the numbers)"; fi
-        if (( waited >= RUSTC_WAIT_MAX )); then
-            echo "   WARNING: still compiling after ${RUSTC_WAIT_MAX}s; measuring anyway" >&2
+    local waited=0 busy
+    while :; do
+        busy="$(cpu_busy)"
+        if pgrep -x rustc >/dev/null || pgrep -x cargo >/dev/null; then
+            busy="compiling"
+        elif (( busy < ${IDLE_BUSY_MAX:-15} )); then
+            BUSY_BEFORE="$busy%"
             return 0
         fi
-        sleep 10; waited=$((waited + 10))
+        if (( waited == 0 )); then echo "   (waiting: machine busy [$busy]; other work skews the numbers)"; fi
+        if (( waited >= RUSTC_WAIT_MAX )); then
+            echo "   WARNING: machine still busy [$busy] after ${RUSTC_WAIT_MAX}s; measuring anyway" >&2
+            BUSY_BEFORE="$busy"
+            return 0
+        fi
+        sleep 9; waited=$((waited + 10))
     done
 }
 
@@ -150,8 +172,7 @@ timed() {
     local ok tf="$WORK/time.$$" rc=0
     case "$tool" in keyguard) ok=" 0 1 " ;; kingfisher) ok=" 0 200 205 " ;; esac
     wait_idle
-    local load; load="$(cut -d' ' -f1 /proc/loadavg)"
-    printf '+ /usr/bin/time -f %q -o %q' '%e %M' "$tf"; printf ' %q' "$@" -o "$out"; printf '   [load %s]\n' "$load"
+    printf '+ /usr/bin/time -f %q -o %q' '%e %M' "$tf"; printf ' %q' "$@" -o "$out"; printf '   [cpu busy before: %s]\n' "$BUSY_BEFORE"
     /usr/bin/time -f '%e %M' -o "$tf" "$@" -o "$out" 2>"$WORK/$tool.stderr" || rc=$?
     if [[ "$ok" != *" $rc "* ]]; then
         echo "$tool exited $rc; its stderr:" >&2
@@ -168,6 +189,7 @@ timed() {
 
 # ---------------------------------------------------------------------------- runs
 TAG="$(basename "$DIR")"
+BUSY_BEFORE="?"
 : >"$WORK/times.txt"
 log "warm-up (reports kept for the finding counts)"
 timed kingfisher "$WORK/$TAG.kingfisher.json" -- "${KF_CMD[@]}"
@@ -307,7 +329,8 @@ if planted:
             print(f"   ... {len(missed) - 15} more")
 PY
 echo
-echo "reports: $WORK/$TAG.kingfisher.json${KG_CMD:+ $WORK/$TAG.keyguard.json}"
+if [[ "$HAVE_KG" == 1 ]]; then echo "reports: $WORK/$TAG.kingfisher.json $WORK/$TAG.keyguard.json"
+else echo "report: $WORK/$TAG.kingfisher.json"; fi
 echo "commands:"
 printf '  kingfisher:'; printf ' %q' "${KF_CMD[@]}" -o /dev/null; printf '\n'
 if [[ "$HAVE_KG" == 1 ]]; then printf '  keyguard:  '; printf ' %q' "${KG_CMD[@]}" -o /dev/null; printf '\n'; fi

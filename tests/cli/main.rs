@@ -3,5 +3,6 @@
 mod completions;
 mod config;
 mod conformance;
+mod reports;
 mod scan;
 mod support;
