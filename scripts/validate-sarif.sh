@@ -68,7 +68,7 @@ command -v "$PY" >/dev/null 2>&1 || die_install "'$PY' not found (install python
 pytag=$("$PY" -c 'import sys; assert sys.version_info >= (3, 8); print("%s%d%d" % (sys.implementation.name, *sys.version_info[:2]))' 2>/dev/null) \
     || die_install "'$PY' is not a working Python 3.8 or newer"
 
-TOOLS=${KEYGUARD_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/keyguard-tools}
+TOOLS=${KEYGUARD_TOOLS:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/keyguard-tools}
 DIR=$TOOLS/sarif-validator-v$VALIDATOR_REV-$pytag
 LIB=$DIR/lib
 SCHEMA=$DIR/sarif-schema-2.1.0.json
@@ -380,13 +380,26 @@ sys.exit(1 if bad else 0)
 EOF
 }
 
-[ -f "$DIR/.complete" ] || install
+ensure_installed() {
+    [ -f "$DIR/.complete" ] && return
+    # Serialize first installs (parallel test runs); without flock the atomic
+    # rename in install() still keeps the cache consistent.
+    if command -v flock >/dev/null 2>&1 && mkdir -p "$TOOLS" 2>/dev/null && exec 9>"$TOOLS/.install.lock"; then
+        flock 9
+        [ -f "$DIR/.complete" ] || install
+        exec 9>&-
+    else
+        install
+    fi
+}
+
+ensure_installed
 validate
 rc=$?
 if [ $rc = 3 ]; then
     # The cache is broken (e.g. a different interpreter build): rebuild it once.
     rm -rf "$DIR"
-    install
+    ensure_installed
     validate
     rc=$?
 fi
