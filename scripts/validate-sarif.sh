@@ -2,6 +2,7 @@
 # Validate SARIF files the way GitHub code scanning will judge them.
 #
 #   scripts/validate-sarif.sh [--schema-only] FILE...
+#   scripts/validate-sarif.sh --install-only     (just install; for CI set-up)
 #
 # 1. Schema: each file is validated against the OFFICIAL OASIS SARIF 2.1.0
 #    JSON schema (errata01, "id": https://docs.oasis-open.org/sarif/sarif/
@@ -40,23 +41,25 @@ PY_REQUIREMENTS=('jsonschema>=4.18,<5' 'rfc3339-validator>=0.1.4,<0.2' 'rfc3986-
 
 prog=validate-sarif
 usage() {
-    echo "usage: scripts/validate-sarif.sh [--schema-only] FILE..." >&2
+    echo "usage: scripts/validate-sarif.sh [--schema-only] FILE...   |   scripts/validate-sarif.sh --install-only" >&2
     echo "Validates SARIF files against the official SARIF 2.1.0 schema and GitHub code scanning's upload rules." >&2
 }
 
 schema_only=0
+install_only=0
 files=()
 while [ $# -gt 0 ]; do
     case "$1" in
         -h|--help) usage; exit 0 ;;
         --schema-only) schema_only=1 ;;
+        --install-only) install_only=1 ;;
         --) shift; files+=("$@"); break ;;
         -*) echo "$prog: unknown option: $1" >&2; usage; exit 2 ;;
         *) files+=("$1") ;;
     esac
     shift
 done
-[ ${#files[@]} -gt 0 ] || { usage; exit 2; }
+[ ${#files[@]} -gt 0 ] || [ $install_only = 1 ] || { usage; exit 2; }
 
 die_install() {
     echo "$prog: cannot install the SARIF validator: $*" >&2
@@ -394,6 +397,8 @@ ensure_installed() {
 }
 
 ensure_installed
+# With no files, validate() only checks that the cached validator loads.
+[ $install_only = 1 ] && files=()
 validate
 rc=$?
 if [ $rc = 3 ]; then
