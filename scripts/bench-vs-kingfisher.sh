@@ -82,6 +82,7 @@ KF_BIN="$(ls "$KF_VENV"/lib/python3*/site-packages/kingfisher/bin/kingfisher 2>/
 echo "kingfisher: $KF_BIN ($("$KF_BIN" --version))"
 
 KG_BIN="$REPO/target/release/keyguard"
+KG_REV=""
 HAVE_KG=0
 if [[ "$KF_ONLY" == 1 ]]; then
     echo "keyguard: skipped (--kingfisher-only)"
@@ -89,7 +90,12 @@ else
     if (cd "$REPO" && run cargo build --release); then
         if "$KG_BIN" scan --help >/dev/null 2>&1; then
             HAVE_KG=1
-            echo "keyguard: $KG_BIN ($("$KG_BIN" --version 2>/dev/null || echo 'version unknown'))"
+            # time a private copy: a rebuild in the repository during the runs must not swap binaries
+            KG_REV="$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+            git -C "$REPO" diff --quiet HEAD -- src Cargo.toml Cargo.lock build.rs 2>/dev/null || KG_REV="$KG_REV+dirty"
+            run cp "$KG_BIN" "$WORK/keyguard"
+            KG_BIN="$WORK/keyguard"
+            echo "keyguard: $KG_BIN ($("$KG_BIN" --version 2>/dev/null || echo 'version unknown'), built from $KG_REV)"
         else
             echo "keyguard: SKIPPED — '$KG_BIN scan --help' fails: the scan command is not there yet"
         fi
@@ -212,7 +218,7 @@ done
 # ---------------------------------------------------------------------------- report
 log "results"
 CPU="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
-HAVE_KG="$HAVE_KG" DIR="$DIR" NFILES="$NFILES" NBYTES="$NBYTES" MANIFEST="$MANIFEST" WORK="$WORK" \
+HAVE_KG="$HAVE_KG" KG_REV="$KG_REV" DIR="$DIR" NFILES="$NFILES" NBYTES="$NBYTES" MANIFEST="$MANIFEST" WORK="$WORK" \
 TAG="$TAG" RUNS="$RUNS" THREADS="$THREADS" CPU="$CPU" python3 - <<'PY'
 import json, os, statistics
 
@@ -287,6 +293,8 @@ for t in tools:
                    n=None if findings is None else len(findings), scanned=scanned)
 
 print(f"input    {env['DIR']}: {env['NFILES']} files, {nbytes / MiB:.1f} MiB")
+if env.get("KG_REV"):
+    print(f"keyguard built from commit {env['KG_REV']}")
 print(f"machine  {os.cpu_count()} cores ({env['CPU']}); both tools -j {env['THREADS']}; "
       f"{env['RUNS']} timed runs each after one warm-up; warm page cache")
 print()
