@@ -1257,7 +1257,9 @@ def build_file(args):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("out_dir")
-    ap.add_argument("--size-mb", type=float, default=400)
+    ap.add_argument("--size-mb", type=float, default=400,
+                    help="target size in MiB (default 400); files end on whole blocks, so the tree "
+                         "comes out about 5%% larger")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--keys", type=int, default=200, help="fake keys to plant (default 200)")
     ap.add_argument("--dense", action="store_true", help="text dense with keywords and near misses")
@@ -1304,10 +1306,10 @@ def main():
     with open(out.rstrip("/") + ".planted.json", "w") as f:
         json.dump(meta, f, indent=1)
     dt = time.time() - t0
-    print(f"wrote {len(files)} files, {total / MB:.1f} MB to {out} in {dt:.1f}s "
+    print(f"wrote {len(files)} files, {total / MB:.1f} MiB to {out} in {dt:.1f}s "
           f"({len(manifest)} fake keys planted; manifest {out.rstrip('/')}.planted.json)")
     for kind, (n, b) in sorted(by_kind.items(), key=lambda kv: -kv[1][1]):
-        print(f"  {kind:8s} {n:7d} files {b / MB:9.1f} MB")
+        print(f"  {kind:8s} {n:7d} files {b / MB:9.1f} MiB")
 
 
 if __name__ == "__main__":
