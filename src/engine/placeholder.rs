@@ -87,6 +87,22 @@ pub fn is_placeholder(secret: &[u8], prefix_len: usize) -> bool {
     if body.len() >= 16 && distinct <= 4 {
         return true;
     }
+    // A run of one character: filler in a key-shaped template (`sk_live_00000000…`). Random key
+    // material never has one. Runs of `A` are base64 for zero bytes, which some formats carry
+    // (Dropbox long-lived tokens), and long binary encodings (PEM bodies) are exempt.
+    if body.len() < 256 {
+        let mut run = 1;
+        for w in body.windows(2) {
+            run = if w[0] == w[1] && w[0].is_ascii_alphanumeric() && w[0] != b'A' {
+                run + 1
+            } else {
+                1
+            };
+            if run >= 8 {
+                return true;
+            }
+        }
+    }
     // A short unit repeated: "abababab", "123123123".
     if body.len() >= 12 {
         for period in 2..=4 {
@@ -118,6 +134,7 @@ mod tests {
             "sk-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
             "<your token>",
             "ghp_000000000000000000000000000000000000",
+            "sk_live_51Hq3kLmN00000000000000000000",
         ] {
             assert!(is_placeholder(p.as_bytes(), 0), "{p}");
         }
@@ -133,6 +150,7 @@ mod tests {
     fn keeps_random_keys() {
         for k in [
             "sk-proj-Q8vJt3LmZr0KfXw2YpN7sHcB4uDg",
+            "AAAAB3NzaC1yc2EAAAADAQABAAABAQ",
             "hunter2isnotgood",
             "Zq9vKd82LmNx0PwRt5",
         ] {

@@ -18,7 +18,17 @@ fn noseyparker_examples() {
         return;
     };
     let scanner = Scanner::new(Arc::new(RuleSet::builtin())).unwrap();
-    let (mut pos, mut found, mut neg, mut flagged) = (0, 0, 0, 0);
+    // A negative example says one Nosey Parker rule must not match a text. When the same text is a
+    // positive of another of its rules (an `xoxp-` token is a negative for "Slack Bot Token" and a
+    // positive for "Slack User Token"), a catalogue that finds it is right, so such texts are not
+    // counted as negatives: keyguard's rules do not map one-to-one onto Nosey Parker's.
+    let positives: std::collections::HashSet<String> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["expect"] == "match")
+        .map(|v| v["text"].as_str().unwrap().to_string())
+        .collect();
+    let (mut pos, mut found, mut neg, mut flagged, mut ambiguous) = (0, 0, 0, 0, 0);
     let mut misses: BTreeMap<String, usize> = BTreeMap::new();
     let mut false_hits = Vec::new();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
@@ -39,6 +49,7 @@ fn noseyparker_examples() {
                     found += 1;
                 }
             }
+            _ if positives.contains(text) => ambiguous += 1,
             _ => {
                 neg += 1;
                 if !hits.is_empty() {
@@ -55,7 +66,7 @@ fn noseyparker_examples() {
     let recall = found as f64 / pos as f64;
     let fp_rate = flagged as f64 / neg as f64;
     println!(
-        "conformance: found {found}/{pos} positives ({:.1} %), flagged {flagged}/{neg} negatives ({:.1} %)",
+        "conformance: found {found}/{pos} positives ({:.1} %), flagged {flagged}/{neg} negatives ({:.1} %); {ambiguous} negatives are positives of another rule, not counted",
         recall * 100.0,
         fp_rate * 100.0
     );
