@@ -78,6 +78,10 @@ pub struct ScanArgs {
     #[arg(long)]
     pub no_ignore: bool,
 
+    /// Also run optional rules (identifiers such as bucket names and ARNs; see `keyguard rules`)
+    #[arg(long)]
+    pub all_rules: bool,
+
     #[command(flatten)]
     pub common: CommonArgs,
 }

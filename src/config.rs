@@ -51,6 +51,12 @@ pub struct ScanConfig {
     pub max_file_size: Option<u64>,
     #[serde(default)]
     pub disabled_rules: Vec<String>,
+    /// Optional rules to turn on (see `keyguard rules --all`).
+    #[serde(default)]
+    pub enable_rules: Vec<String>,
+    /// Turn on every optional rule.
+    #[serde(default)]
+    pub all_rules: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]

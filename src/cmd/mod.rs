@@ -65,8 +65,9 @@ pub fn use_color(choice: ColorChoice, is_terminal: bool) -> bool {
     }
 }
 
-/// The built-in catalogue plus the config's `[[rules]]`, minus `[scan] disabled_rules`.
-pub fn load_rules(config: &Config, printer: &Printer) -> Result<Arc<RuleSet>> {
+/// The built-in catalogue plus the config's `[[rules]]`, minus `[scan] disabled_rules`, with
+/// optional rules only where enabled (`all_optional`, `[scan] all_rules` or `enable_rules`).
+pub fn load_rules(config: &Config, all_optional: bool, printer: &Printer) -> Result<Arc<RuleSet>> {
     let mut set = RuleSet::builtin();
     let origin = config
         .path
@@ -77,6 +78,11 @@ pub fn load_rules(config: &Config, printer: &Printer) -> Result<Arc<RuleSet>> {
         // Compile now so a bad pattern is an error before scanning, not a panic during it.
         let _ = rule.regex();
         set.push(rule)?;
+    }
+    for id in set.select_optional(all_optional || config.scan.all_rules, &config.scan.enable_rules) {
+        printer.warn(&format!(
+            "{origin}: [scan] enable_rules names `{id}`, which is not a rule (see `keyguard rules --all`)"
+        ));
     }
     let unknown = set.disable(&config.scan.disabled_rules);
     for id in unknown {

@@ -13,7 +13,7 @@ pub fn run(args: &RulesArgs, out: &mut dyn std::io::Write) -> Result<Outcome> {
         Some(p) => Config::load(p)?,
         None => Config::default(),
     };
-    let set = super::load_rules(&config, &printer)?;
+    let set = super::load_rules(&config, true, &printer)?;
     let rules: Vec<_> = set
         .rules()
         .iter()
@@ -35,7 +35,7 @@ pub fn run(args: &RulesArgs, out: &mut dyn std::io::Write) -> Result<Outcome> {
                         "severity": s.severity.to_string(), "confidence": s.confidence.to_string(),
                         "keywords": s.keywords, "pattern": s.pattern,
                         "dashboard_url": s.dashboard_url, "docs_url": s.docs_url,
-                        "remediation": s.remediation,
+                        "remediation": s.remediation, "optional": s.optional,
                     })
                 })
                 .collect();
@@ -66,9 +66,11 @@ pub fn run(args: &RulesArgs, out: &mut dyn std::io::Write) -> Result<Outcome> {
             }
             let providers: std::collections::HashSet<_> =
                 rules.iter().map(|r| r.spec.provider.as_str()).collect();
+            let optional = rules.iter().filter(|r| r.spec.optional).count();
             printer.info(&format!(
-                "{} rules, {} providers",
+                "{} rules ({} optional: on with `keyguard scan --all-rules` or [scan] enable_rules), {} providers",
                 rules.len(),
+                optional,
                 providers.len()
             ));
         }

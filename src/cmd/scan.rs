@@ -39,7 +39,7 @@ pub fn run(args: &ScanArgs, out: &mut dyn std::io::Write) -> Result<Outcome> {
         .map_or_else(|| "keyguard.toml".into(), |p| p.display().to_string());
     tree::validate_globs(&config.scan.exclude)
         .map_err(|e| anyhow::anyhow!("{config_name}: [scan] exclude: {e}"))?;
-    let rules = super::load_rules(&config, &printer)?;
+    let rules = super::load_rules(&config, args.all_rules, &printer)?;
     let scanner = Scanner::new(rules.clone()).context("building the scanner")?;
     let mut suppressor = Suppressor::from_config(&config.allow, &config_name)?;
     if let Some(b) = &args.common.baseline {

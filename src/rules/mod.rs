@@ -101,6 +101,10 @@ pub struct RuleSpec {
     pub confidence: Confidence,
     #[serde(default)]
     pub kind: Kind,
+    /// Off unless enabled (`--all-rules`, `[scan] enable_rules`): identifiers that are not secrets
+    /// themselves (bucket names, ARNs, OAuth client ids) and would be noise in most repositories.
+    #[serde(default)]
+    pub optional: bool,
     /// Literals of which at least one occurs near every match (ASCII case-insensitive).
     pub keywords: Vec<String>,
     /// Regex (Rust `regex` syntax) confirming a match; group `secret` or group 1 is the secret.
@@ -270,6 +274,21 @@ impl RuleSet {
         }
         self.rules.push(rule);
         Ok(())
+    }
+
+    /// Drops optional rules unless `all` is set or their id is in `enabled`; returns the ids in
+    /// `enabled` that name no rule.
+    pub fn select_optional(&mut self, all: bool, enabled: &[String]) -> Vec<String> {
+        let unknown = enabled
+            .iter()
+            .filter(|id| !self.rules.iter().any(|r| r.id() == id.as_str()))
+            .cloned()
+            .collect();
+        if !all {
+            self.rules
+                .retain(|r| !r.spec.optional || enabled.iter().any(|e| e == r.id()));
+        }
+        unknown
     }
 
     /// Drops the rules whose id is listed; returns the ids that matched no rule.

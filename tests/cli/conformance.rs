@@ -17,7 +17,10 @@ fn noseyparker_examples() {
         support::skip_missing(&format!("{}", path.display()));
         return;
     };
-    let scanner = Scanner::new(Arc::new(RuleSet::builtin())).unwrap();
+    let full = Scanner::new(Arc::new(RuleSet::builtin())).unwrap();
+    let mut default_rules = RuleSet::builtin();
+    default_rules.select_optional(false, &[]);
+    let default = Scanner::new(Arc::new(default_rules)).unwrap();
     // A negative example says one Nosey Parker rule must not match a text. When the same text is a
     // positive of another of its rules (an `xoxp-` token is a negative for "Slack Bot Token" and a
     // positive for "Slack User Token"), a catalogue that finds it is right, so such texts are not
@@ -29,6 +32,8 @@ fn noseyparker_examples() {
         .map(|v| v["text"].as_str().unwrap().to_string())
         .collect();
     let (mut pos, mut found, mut neg, mut flagged, mut ambiguous) = (0, 0, 0, 0, 0);
+    let (mut found_default, mut flagged_default) = (0, 0);
+    let scanner = &full;
     let mut misses: BTreeMap<String, usize> = BTreeMap::new();
     let mut false_hits = Vec::new();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
@@ -48,10 +53,16 @@ fn noseyparker_examples() {
                 } else {
                     found += 1;
                 }
+                if !default.scan(text.as_bytes()).is_empty() {
+                    found_default += 1;
+                }
             }
             _ if positives.contains(text) => ambiguous += 1,
             _ => {
                 neg += 1;
+                if !default.scan(text.as_bytes()).is_empty() {
+                    flagged_default += 1;
+                }
                 if !hits.is_empty() {
                     flagged += 1;
                     let ids: Vec<_> = hits
@@ -69,6 +80,10 @@ fn noseyparker_examples() {
         "conformance: found {found}/{pos} positives ({:.1} %), flagged {flagged}/{neg} negatives ({:.1} %); {ambiguous} negatives are positives of another rule, not counted",
         recall * 100.0,
         fp_rate * 100.0
+    );
+    println!(
+        "  default rules only (optional identifier rules off): found {found_default}/{pos} ({:.1} %), flagged {flagged_default}/{neg}",
+        found_default as f64 / pos as f64 * 100.0
     );
     for (rule, n) in &misses {
         println!("  missed {n}: {rule}");
