@@ -68,7 +68,7 @@ fn source_text(seed: u64, size: usize, dense: bool) -> Vec<u8> {
         "SELECT id, name, created_at FROM users WHERE id = $1;",
     ];
     while s.len() < size {
-        if dense || rng.next() % 50 == 0 {
+        if dense || rng.next().is_multiple_of(50) {
             s.push_str(rng.pick(KEYWORDY));
         } else {
             s.push_str(rng.pick(LINES));

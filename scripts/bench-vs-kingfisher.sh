@@ -266,8 +266,9 @@ if env.get("MANIFEST"):
 def match(findings):
     """Planted keys found: a finding on the plant's line whose column falls inside the key."""
     by_line = {}
-    for p in planted:
-        by_line.setdefault((p["path"], p["line"]), []).append(p)
+    for p in planted:  # a plant covers line..end_line (PEM blocks, AWS key id + secret pairs)
+        for ln in range(p["line"], p.get("end_line", p["line"]) + 1):
+            by_line.setdefault((p["path"], ln), []).append(p)
     hit, extra = set(), 0
     for rule, path, line, col in findings:
         cands = by_line.get((path, line), [])
@@ -277,7 +278,7 @@ def match(findings):
         if len(cands) == 1 or col is None:
             best = cands[0]
         else:  # several keys on one line (minified bundles): nearest start column
-            best = min(cands, key=lambda p: abs(p["column"] - col))
+            best = min(cands, key=lambda p: (p["line"] != line, abs(p["column"] - col)))
         hit.add(best["id"])
     return hit, extra
 

@@ -64,11 +64,19 @@ footer sidebar nav menu search hint tooltip dialog toast spinner loader avatar i
 widget dashboard panel feature flag experiment cohort segment funnel pipeline stage step runner
 artifact registry manifest snapshot backup restore archive migration seed fixture mock stub spec
 suite case assert expect matcher reporter coverage lint check rule scope target source sink origin
-peer link edge vertex tree leaf branch commit blob diff hunk line word token key secret password""".split()
+peer link edge vertex tree leaf branch commit blob diff hunk line word""".split()
 
 # words that make scanners look twice, used inside ordinary identifiers
 HOT_WORDS = ["token", "key", "secret", "password", "auth", "credential", "apiKey", "api_key",
              "accessToken", "refreshToken", "csrfToken", "passwd", "private", "sessionKey"]
+# ... and how often each ends an identifier (about 1 identifier in 250 gets one). With the decoy
+# lines below this gives, per 10,000 lines, roughly: key ~100, token ~50, secret ~10, password ~10,
+# api_key ~10 -- the order of a real web/service monorepo (rust-lang/cargo has key 71, token 28,
+# secret 6, password 2); --dense is the place for more.
+HOT_SUFFIX = [("key", 90), ("token", 20), ("auth", 10), ("secret", 3), ("password", 3),
+              ("credential", 2), ("apikey", 2), ("private", 3)]
+HOT_SUFFIX_RATE = 0.004
+DECOY_RATE = 0.006  # share of statements that are ordinary code mentioning keys, tokens, passwords
 
 NOUNS = WORDS[:120]
 VERBS = """get set fetch load save parse format validate transform build resolve connect retry
@@ -101,8 +109,8 @@ class Vocab:
             parts = [r.choice(WORDS) for _ in range(n)]
             if r.random() < 0.35:
                 parts.insert(0, r.choice(VERBS))
-            if r.random() < 0.03:
-                parts.append(r.choice(HOT_WORDS).lower())
+            if r.random() < HOT_SUFFIX_RATE:
+                parts.append(r.choices([w for w, _ in HOT_SUFFIX], [n for _, n in HOT_SUFFIX])[0])
             camel.append(parts[0] + "".join(p.capitalize() for p in parts[1:]))
             snake.append("_".join(parts))
             pascal.append("".join(p.capitalize() for p in parts))
@@ -471,7 +479,7 @@ def js_stmt(g, ind, ts):
     x = g.rand()
     if g.dense and x < 0.6:
         return ind + g.dense_line("ts" if ts else "js").lstrip()
-    if x < 0.03:
+    if x < DECOY_RATE:
         return ind + g.decoy("ts" if ts else "js").lstrip()
     if x < 0.35:
         t = f": {g.pascal()}" if ts and g.rand() < 0.3 else ""
@@ -572,7 +580,7 @@ def py_stmt(g, ind):
     x = g.rand()
     if g.dense and x < 0.6:
         return ind + g.dense_line("py").lstrip()
-    if x < 0.03:
+    if x < DECOY_RATE:
         return ind + g.decoy("py").lstrip()
     if x < 0.35:
         return f"{ind}{g.snake()} = {g.snake()}.{g.snake()}({g.snake()}, {g.snake()}={g.ch(['True', 'None', g.num(), repr(g.strlit())])})"
@@ -615,7 +623,7 @@ def go_stmt(g):
     x = g.rand()
     if g.dense and x < 0.6:
         return "\t" + g.dense_line("go").lstrip()
-    if x < 0.03:
+    if x < DECOY_RATE:
         return g.decoy("go")
     if x < 0.35:
         return f"\t{g.camel()}, err := {g.camel()}.{g.pascal()}(ctx, {g.camel()})\n\tif err != nil {{\n\t\treturn nil, fmt.Errorf(\"{g.sentence().lower()}: %w\", err)\n\t}}"
@@ -653,7 +661,7 @@ def rs_stmt(g):
     x = g.rand()
     if g.dense and x < 0.6:
         return "    " + g.dense_line("rs").lstrip()
-    if x < 0.03:
+    if x < DECOY_RATE:
         return g.decoy("rs")
     if x < 0.35:
         return f"    let {g.snake()} = {g.snake()}.{g.snake()}(&{g.snake()})?;"
@@ -697,7 +705,7 @@ def gen_java(g, target):
             x = g.rand()
             if g.dense and x < 0.6:
                 lines.append("        " + g.dense_line("java").lstrip())
-            elif x < 0.03:
+            elif x < DECOY_RATE:
                 lines.append(g.decoy("java"))
             elif x < 0.4:
                 lines.append(f"        {g.pascal()} {g.camel()} = {g.camel()}.{g.camel()}({g.camel()});")
@@ -737,7 +745,7 @@ def gen_json(g, target):
     while size < target:
         if g.dense and g.rand() < 0.6:
             b = "  " + g.dense_line("json")
-        elif g.rand() < 0.02:
+        elif g.rand() < DECOY_RATE:
             b = "  " + g.decoy("json")
         else:
             b = f"  \"{g.camel()}\": {json_value(g, 1)}"
@@ -761,7 +769,7 @@ def gen_yaml(g, target):
         x = g.rand()
         if g.dense and x < 0.6:
             b = g.dense_line("yaml")
-        elif x < 0.04:
+        elif x < 2 * DECOY_RATE:
             b = g.decoy("yaml")
         elif x < 0.5:
             b = f"{g.snake()}:\n" + "\n".join(f"  {g.snake()}: {g.ch([g.num(), g.snake(), json.dumps(g.strlit()), 'true', 'false'])}" for _ in range(g.ri(1, 8)))
@@ -783,7 +791,7 @@ def gen_md(g, target):
         x = g.rand()
         if g.dense and x < 0.6:
             b = g.dense_line("md")
-        elif x < 0.04:
+        elif x < 2 * DECOY_RATE:
             b = g.decoy("md")
         elif x < 0.45:
             b = " ".join(g.sentence() + "." for _ in range(g.ri(2, 7)))
@@ -830,7 +838,9 @@ def gen_css(g, target):
     blocks, size = [], 0
     while size < target:
         x = g.rand()
-        sel = "." + g.snake().replace("_", "-") + g.ch(["", ":hover", " > ." + g.ch(NOUNS), "--active", "-task-list"])
+        sel = "." + g.snake().replace("_", "-") + g.ch(["", "", "", "", ":hover", " > ." + g.ch(NOUNS), "--active"])
+        if g.rand() < 0.01:
+            sel += "-task-list"
         if x < 0.85:
             props = "\n".join(f"  {g.ch(['color', 'margin', 'padding', 'display', 'border', 'font-size', 'mask-image', 'background-color', 'grid-template-columns'])}: {g.ch(['#' + g.hexs(6), str(g.ri(0, 64)) + 'px', 'flex', 'none', '1px solid #' + g.hexs(3), 'var(--' + g.snake().replace('_', '-') + ')'])};" for _ in range(g.ri(1, 8)))
             b = f"{sel} {{\n{props}\n}}"
@@ -1004,7 +1014,7 @@ def insert_plants(g, blocks, lang, plants):
             locs.append(idx)
         pieces.append(code[last:])
         out = [banner, "".join(pieces)] + blocks[2:]
-        return "\n".join(out) + "\n", [(i, 2) for i in locs]
+        return "\n".join(out) + "\n", [(i, 2, 2) for i in locs]
     positions = sorted(g.ri(1, max(1, len(blocks))) for _ in plants)
     out, locs = [], []
     sep = ",\n" if lang == "json" else ("\n\n" if lang in ("js", "ts", "py", "go", "rs", "java", "md", "css") else "\n")
@@ -1018,7 +1028,7 @@ def insert_plants(g, blocks, lang, plants):
             idx, kind, key, multi = plants[pi]
             text = plant_block(g, lang, kind, key, multi)
             before = text[: text.find(key.split("\n")[0])]
-            locs.append((idx, line + before.count("\n")))
+            locs.append((idx, line + before.count("\n"), line + text.count("\n")))
             out.append(text)
             line += text.count("\n") + sep.count("\n")
             pi += 1
@@ -1240,7 +1250,7 @@ def build_file(args):
     # verify each plant really sits on the recorded line
     lines = None
     manifest = []
-    for (idx, line), (_i, kkind, key, _m) in zip(sorted(locs, key=lambda t: t[0]), sorted(made, key=lambda t: t[0])):
+    for (idx, line, end_line), (_i, kkind, key, _m) in zip(sorted(locs, key=lambda t: t[0]), sorted(made, key=lambda t: t[0])):
         first = key.split("\n")[0]
         if lines is None:
             lines = text.split("\n")
@@ -1248,7 +1258,9 @@ def build_file(args):
         col = got.find(first)
         if col < 0:
             raise AssertionError(f"plant {idx} not on line {line} of {path}")
+        # end_line: the plant's last line (PEM blocks, AWS key id + secret pairs span several)
         manifest.append({"id": idx, "kind": kkind, "path": path, "line": line, "column": col + 1,
+                         "end_line": end_line,
                          "preview": first[:8] + "…" + first[-4:] if len(first) > 16 else first[:6] + "…",
                          "sha256": hashlib.sha256(key.encode()).hexdigest()})
     return len(data), kind, manifest

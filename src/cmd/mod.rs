@@ -76,10 +76,13 @@ pub fn load_rules(config: &Config, all_optional: bool, printer: &Printer) -> Res
     for spec in &config.rules {
         let rule = Rule::new(spec.clone(), &origin)?;
         // Compile now so a bad pattern is an error before scanning, not a panic during it.
-        let _ = rule.regex();
+        rule.compile_now()?;
         set.push(rule)?;
     }
-    for id in set.select_optional(all_optional || config.scan.all_rules, &config.scan.enable_rules) {
+    for id in set.select_optional(
+        all_optional || config.scan.all_rules,
+        &config.scan.enable_rules,
+    ) {
         printer.warn(&format!(
             "{origin}: [scan] enable_rules names `{id}`, which is not a rule (see `keyguard rules --all`)"
         ));

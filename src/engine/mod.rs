@@ -12,7 +12,9 @@ pub mod entropy;
 pub mod placeholder;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use regex::bytes::RegexSet;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
@@ -48,6 +50,11 @@ pub struct Scanner {
     prefilter: AhoCorasick,
     /// Prefilter pattern id → the rules that keyword belongs to.
     keyword_rules: Vec<Vec<u32>>,
+    /// Prefilter pattern id → (bytes before, bytes after) a hit to search: the widest of its rules.
+    keyword_windows: Vec<(usize, usize)>,
+    /// Prefilter pattern id → a set of its rules' patterns, for keywords shared by several rules:
+    /// one pass over a window tells which rules can match there at all. Built on first use.
+    keyword_sets: Vec<OnceLock<Option<RegexSet>>>,
     /// Lowercased keywords per rule, to find a secret's literal prefix for placeholder checks.
     rule_keywords: Vec<Vec<Vec<u8>>>,
 }
@@ -76,6 +83,16 @@ impl Scanner {
             }
             rule_keywords.push(mine);
         }
+        let keyword_windows = keyword_rules
+            .iter()
+            .map(|rs| {
+                rs.iter().fold((0, 0), |(b, a), &r| {
+                    let rule = rules.get(r as usize);
+                    (b.max(rule.window_before()), a.max(rule.window()))
+                })
+            })
+            .collect();
+        let keyword_sets = keyword_rules.iter().map(|_| OnceLock::new()).collect();
         let prefilter = AhoCorasick::builder()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
@@ -85,6 +102,8 @@ impl Scanner {
             rules,
             prefilter,
             keyword_rules,
+            keyword_windows,
+            keyword_sets,
             rule_keywords,
         })
     }
@@ -95,17 +114,16 @@ impl Scanner {
 
     /// All matches in `haystack`, ordered by position, one per secret span.
     pub fn scan(&self, haystack: &[u8]) -> Vec<Match> {
-        // (rule, window start, window end) for every keyword hit.
+        // (keyword, window start, window end) for every keyword hit.
         let mut windows: Vec<(u32, usize, usize)> = Vec::new();
         for hit in self.prefilter.find_overlapping_iter(haystack) {
-            for &r in &self.keyword_rules[hit.pattern().as_usize()] {
-                let w = self.rules.get(r as usize).window();
-                windows.push((
-                    r,
-                    hit.start().saturating_sub(w),
-                    (hit.end() + w).min(haystack.len()),
-                ));
-            }
+            let k = hit.pattern().as_usize();
+            let (before, after) = self.keyword_windows[k];
+            windows.push((
+                k as u32,
+                hit.start().saturating_sub(before),
+                (hit.end() + after).min(haystack.len()),
+            ));
         }
         if windows.is_empty() {
             return Vec::new();
@@ -116,17 +134,48 @@ impl Scanner {
         while i < windows.len() {
             // Merge on extended edges: an extended end sits on a non-token byte, so the next
             // window's start, extended backwards, cannot reach into this one.
-            let (rule, start, end) = windows[i];
+            let (keyword, start, end) = windows[i];
             i += 1;
             let mut end = extend_forward(haystack, end);
-            while i < windows.len() && windows[i].0 == rule && windows[i].1 <= end {
+            while i < windows.len() && windows[i].0 == keyword && windows[i].1 <= end {
                 end = extend_forward(haystack, end.max(windows[i].2));
                 i += 1;
             }
             let start = extend_back(haystack, start);
-            self.confirm(rule as usize, haystack, start, end, &mut matches);
+            let rules = &self.keyword_rules[keyword as usize];
+            if rules.len() == 1 {
+                self.confirm(rules[0] as usize, haystack, start, end, &mut matches);
+                continue;
+            }
+            match self.keyword_set(keyword as usize) {
+                Some(set) => {
+                    for i in set.matches(&haystack[start..end]).iter() {
+                        self.confirm(rules[i] as usize, haystack, start, end, &mut matches);
+                    }
+                }
+                None => {
+                    for &r in rules {
+                        self.confirm(r as usize, haystack, start, end, &mut matches);
+                    }
+                }
+            }
         }
         resolve_overlaps(&self.rules, matches)
+    }
+
+    fn keyword_set(&self, keyword: usize) -> Option<&RegexSet> {
+        self.keyword_sets[keyword]
+            .get_or_init(|| {
+                let patterns = self.keyword_rules[keyword]
+                    .iter()
+                    .map(|&r| self.rules.get(r as usize).spec.pattern.as_str());
+                // Too large a set is not an error: its rules then run one by one.
+                regex::bytes::RegexSetBuilder::new(patterns)
+                    .size_limit(32 << 20)
+                    .build()
+                    .ok()
+            })
+            .as_ref()
     }
 
     fn confirm(
@@ -235,7 +284,7 @@ fn resolve_overlaps(rules: &RuleSet, mut matches: Vec<Match>) -> Vec<Match> {
             std::cmp::Reverse(m.rule),
         )
     };
-    matches.sort_by(|a, b| rank(b).cmp(&rank(a)));
+    matches.sort_by_key(|m| std::cmp::Reverse(rank(m)));
     // Kept spans are disjoint, so the one starting last before `m.end` is the only candidate
     // for an overlap with `m`.
     let mut taken: BTreeMap<usize, usize> = BTreeMap::new();

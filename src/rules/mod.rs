@@ -156,6 +156,7 @@ pub struct Rule {
 }
 
 pub const DEFAULT_WINDOW: usize = 256;
+pub const DEFAULT_WINDOW_BEFORE: usize = 64;
 const REGEX_SIZE_LIMIT: usize = 8 << 20;
 
 impl Rule {
@@ -180,35 +181,44 @@ impl Rule {
                 "keywords must list at least one literal of two or more bytes".into(),
             ));
         }
-        let regex = compile(&spec.pattern).map_err(|e| invalid(format!("pattern: {e}")))?;
-        let secret_group = match regex.capture_names().position(|n| n == Some("secret")) {
-            Some(i) => i,
-            None if regex.captures_len() > 1 => 1,
-            None => {
-                return Err(invalid(
-                    "pattern has no capture group for the secret".into(),
-                ));
-            }
-        };
-        let mut reject = Vec::new();
+        // Parsing (not compiling) validates the syntax and finds the secret's group cheaply; the
+        // catalogue's ~400 regexes compile lazily, on a rule's first keyword hit.
+        let hir = parse(&spec.pattern).map_err(|e| invalid(format!("pattern: {e}")))?;
+        let secret_group = secret_group(&hir)
+            .ok_or_else(|| invalid("pattern has no capture group for the secret".into()))?;
         for r in &spec.reject {
-            reject.push(compile(r).map_err(|e| invalid(format!("reject: {e}")))?);
+            parse(r).map_err(|e| invalid(format!("reject: {e}")))?;
         }
         if let Some(e) = spec.min_entropy
             && !(0.0..=8.0).contains(&e)
         {
             return Err(invalid("min_entropy must be between 0 and 8".into()));
         }
-        let rule = Rule {
+        Ok(Rule {
             spec,
             origin: origin.to_string(),
             secret_group,
             regex: OnceLock::new(),
             reject: OnceLock::new(),
+        })
+    }
+
+    /// Compiles the rule's regexes now, reporting what fails (size limits are only known here).
+    /// Used for rules from a user's config, so a bad one is an error before scanning starts.
+    pub fn compile_now(&self) -> Result<(), RuleError> {
+        let invalid = |message: String| RuleError::Invalid {
+            file: self.origin.clone(),
+            id: self.spec.id.clone(),
+            message,
         };
-        // Validated above; keep the compiled forms only when the rule is used.
-        drop(regex);
-        Ok(rule)
+        let re = compile(&self.spec.pattern).map_err(|e| invalid(format!("pattern: {e}")))?;
+        let _ = self.regex.set(re);
+        let mut rejects = Vec::new();
+        for r in &self.spec.reject {
+            rejects.push(compile(r).map_err(|e| invalid(format!("reject: {e}")))?);
+        }
+        let _ = self.reject.set(rejects);
+        Ok(())
     }
 
     pub fn id(&self) -> &str {
@@ -237,6 +247,45 @@ impl Rule {
     pub fn window(&self) -> usize {
         self.spec.window.unwrap_or(DEFAULT_WINDOW)
     }
+
+    /// Bytes before a keyword hit in which a match may start. A match nearly always begins at
+    /// its keyword or a few bytes before it (an identifier's start, a quote), so the default is
+    /// short; a rule whose keyword can sit far inside or after the match sets `window`.
+    pub fn window_before(&self) -> usize {
+        self.spec.window.unwrap_or(DEFAULT_WINDOW_BEFORE)
+    }
+}
+
+fn parse(pattern: &str) -> Result<regex_syntax::hir::Hir, String> {
+    regex_syntax::ParserBuilder::new()
+        .utf8(false)
+        .build()
+        .parse(pattern)
+        .map_err(|e| e.to_string())
+}
+
+/// The index of the group named `secret`, else group 1.
+fn secret_group(hir: &regex_syntax::hir::Hir) -> Option<usize> {
+    fn walk(h: &regex_syntax::hir::Hir, named: &mut Option<usize>, max: &mut usize) {
+        use regex_syntax::hir::HirKind;
+        match h.kind() {
+            HirKind::Capture(c) => {
+                *max = (*max).max(c.index as usize);
+                if c.name.as_deref() == Some("secret") {
+                    *named = Some(c.index as usize);
+                }
+                walk(&c.sub, named, max);
+            }
+            HirKind::Concat(hs) | HirKind::Alternation(hs) => {
+                hs.iter().for_each(|h| walk(h, named, max))
+            }
+            HirKind::Repetition(r) => walk(&r.sub, named, max),
+            _ => {}
+        }
+    }
+    let (mut named, mut max) = (None, 0);
+    walk(hir, &mut named, &mut max);
+    named.or((max >= 1).then_some(1))
 }
 
 fn compile(pattern: &str) -> Result<Regex, regex::Error> {

@@ -84,25 +84,25 @@ impl Fakes {
         self.0
     }
 
-    pub fn from_alphabet(&mut self, alphabet: &[u8], n: usize) -> String {
+    pub fn pick_from(&mut self, alphabet: &[u8], n: usize) -> String {
         (0..n)
             .map(|_| alphabet[(self.next() % alphabet.len() as u64) as usize] as char)
             .collect()
     }
 
     pub fn alnum(&mut self, n: usize) -> String {
-        self.from_alphabet(
+        self.pick_from(
             b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
             n,
         )
     }
 
     pub fn hex(&mut self, n: usize) -> String {
-        self.from_alphabet(b"0123456789abcdef", n)
+        self.pick_from(b"0123456789abcdef", n)
     }
 
     pub fn upper_alnum(&mut self, n: usize) -> String {
-        self.from_alphabet(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", n)
+        self.pick_from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", n)
     }
 
     /// A GitHub/npm-style token: prefix, 30 random base62, 6-digit base62 CRC32 checksum.
