@@ -43,6 +43,7 @@ Register-ArgumentCompleter -Native -CommandName 'keyguard' -ScriptBlock {
             [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Number of threads [default: number of CPUs]')
             [CompletionResult]::new('--follow', '--follow', [CompletionResultType]::ParameterName, 'Follow symbolic links (loops are detected and skipped)')
             [CompletionResult]::new('--no-ignore', '--no-ignore', [CompletionResultType]::ParameterName, 'Don''t honour .gitignore, .ignore and .keyguardignore')
+            [CompletionResult]::new('--all-rules', '--all-rules', [CompletionResultType]::ParameterName, 'Also run optional rules (identifiers such as bucket names and ARNs; see `keyguard rules`)')
             [CompletionResult]::new('--show-secrets', '--show-secrets', [CompletionResultType]::ParameterName, 'Print secrets in full instead of redacted (keep such reports private)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print no summary or warnings on standard error')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print no summary or warnings on standard error')

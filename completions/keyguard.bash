@@ -171,7 +171,7 @@ _keyguard() {
             return 0
             ;;
         keyguard__subcmd__scan)
-            opts="-o -q -j -h -V --max-file-size --follow --no-ignore --format --output --show-secrets --baseline --config --color --quiet --threads --exit-zero --help --version"
+            opts="-o -q -j -h -V --max-file-size --follow --no-ignore --all-rules --format --output --show-secrets --baseline --config --color --quiet --threads --exit-zero --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -39,6 +39,7 @@ set edit:completion:arg-completer[keyguard] = {|@words|
             cand --threads 'Number of threads [default: number of CPUs]'
             cand --follow 'Follow symbolic links (loops are detected and skipped)'
             cand --no-ignore 'Don''t honour .gitignore, .ignore and .keyguardignore'
+            cand --all-rules 'Also run optional rules (identifiers such as bucket names and ARNs; see `keyguard rules`)'
             cand --show-secrets 'Print secrets in full instead of redacted (keep such reports private)'
             cand -q 'Print no summary or warnings on standard error'
             cand --quiet 'Print no summary or warnings on standard error'

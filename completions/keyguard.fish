@@ -43,6 +43,7 @@ never\t''"
 complete -c keyguard -n "__fish_keyguard_using_subcommand scan" -s j -l threads -d 'Number of threads [default: number of CPUs]' -r
 complete -c keyguard -n "__fish_keyguard_using_subcommand scan" -l follow -d 'Follow symbolic links (loops are detected and skipped)'
 complete -c keyguard -n "__fish_keyguard_using_subcommand scan" -l no-ignore -d 'Don\'t honour .gitignore, .ignore and .keyguardignore'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan" -l all-rules -d 'Also run optional rules (identifiers such as bucket names and ARNs; see `keyguard rules`)'
 complete -c keyguard -n "__fish_keyguard_using_subcommand scan" -l show-secrets -d 'Print secrets in full instead of redacted (keep such reports private)'
 complete -c keyguard -n "__fish_keyguard_using_subcommand scan" -s q -l quiet -d 'Print no summary or warnings on standard error'
 complete -c keyguard -n "__fish_keyguard_using_subcommand scan" -l exit-zero -d 'Exit 0 even when secrets are found (errors still exit 2)'
