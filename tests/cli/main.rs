@@ -3,6 +3,7 @@
 mod completions;
 mod config;
 mod conformance;
+mod engine_props;
 mod reports;
 mod scan;
 mod support;
