@@ -142,7 +142,7 @@ fn finds_every_rule_in_every_file_kind() {
     let dir = tempfile::tempdir().unwrap();
     let keys = planted();
     let expect = build_tree(dir.path(), &keys);
-    let (run, report) = scan_json(dir.path(), &[]);
+    let (run, report) = scan_json(dir.path(), &["--all-rules"]);
     assert_eq!(run.code, 1);
     let found: HashSet<(String, String)> = report["findings"]
         .as_array()
@@ -279,7 +279,7 @@ fn placeholders_are_not_reported() {
         body.push_str(&format!("{}_TOKEN=\"{head}{zeros}\"\n", k.provider));
     }
     write(dir.path(), "config/.env.example", &body);
-    let (run, report) = scan_json(dir.path(), &[]);
+    let (run, report) = scan_json(dir.path(), &["--all-rules"]);
     let noisy: Vec<String> = report["findings"]
         .as_array()
         .unwrap()
