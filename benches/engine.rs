@@ -83,6 +83,10 @@ fn source_text(seed: u64, size: usize, dense: bool) -> Vec<u8> {
 }
 
 fn bench(name: &str, scanner: &Scanner, input: &[u8]) {
+    // KEYGUARD_BENCH=text selects cases by name (for profiling one of them).
+    if std::env::var("KEYGUARD_BENCH").is_ok_and(|only| !name.contains(only.as_str())) {
+        return;
+    }
     let mut rates = Vec::with_capacity(RUNS);
     let mut found = 0;
     for _ in 0..RUNS {

@@ -43,12 +43,13 @@ pub fn run(args: &RulesArgs, out: &mut dyn std::io::Write) -> Result<Outcome> {
             writeln!(out)?;
         }
         RulesFormat::Human => {
-            let w = rules.iter().map(|r| r.id().len()).max().unwrap_or(2);
+            let w = rules.iter().map(|r| r.id().len()).max().unwrap_or(0).max(2);
             let pw = rules
                 .iter()
                 .map(|r| r.spec.provider.len())
                 .max()
-                .unwrap_or(8);
+                .unwrap_or(0)
+                .max("PROVIDER".len());
             writeln!(
                 out,
                 "{:<w$}  {:<pw$}  {:<8}  TITLE",

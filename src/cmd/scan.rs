@@ -129,7 +129,15 @@ pub fn finish(
         None => {
             let color = common.format == Format::Human
                 && super::use_color(common.color, std::io::stdout().is_terminal());
-            report.write(common.format, out, color)?;
+            match report
+                .write(common.format, out, color)
+                .and_then(|_| out.flush())
+            {
+                // `keyguard scan | head`: the reader has what it wanted; the exit status must
+                // still say that secrets were found.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                r => r?,
+            }
         }
     }
     print_summary(&report, printer);
