@@ -1,7 +1,7 @@
-//! Matching: one literal prefilter over every rule's keywords, regex confirmation in a bounded
-//! window around each keyword hit, then placeholder, entropy and checksum checks that decide the
-//! confidence. Scans a byte slice and returns matches with byte offsets; knows nothing of files,
-//! git or reports.
+//! Matching: one literal prefilter over every rule's keywords (`prefilter`), regex confirmation
+//! in a bounded window around each keyword hit, then placeholder, entropy and checksum checks that
+//! decide the confidence. Scans a byte slice and returns matches with byte offsets; knows nothing
+//! of files, git or reports.
 //!
 //! Cost: the prefilter is one pass over the input. A rule's regex only ever runs on merged windows
 //! of bounded size around hits, so a multi-megabyte minified line costs no more than many short
@@ -10,23 +10,25 @@
 pub mod checksum;
 pub mod entropy;
 pub mod placeholder;
+pub mod prefilter;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
 use regex::bytes::RegexSet;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
-
 use crate::rules::{Checksum, Confidence, Rule, RuleSet};
+use prefilter::Prefilter;
 
 /// How far a window may grow past its nominal edge to avoid cutting a token in half.
 const MAX_TOKEN_EXTENSION: usize = 4096;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
-    #[error("building the keyword prefilter: {0}")]
-    Prefilter(#[from] aho_corasick::BuildError),
+    /// Rule validation rejects these; the check here keeps a hand-built `RuleSet` from reaching
+    /// the prefilter, which needs two bytes per keyword.
+    #[error("rule {rule}: keyword {keyword:?} is shorter than two bytes")]
+    ShortKeyword { rule: String, keyword: String },
 }
 
 /// One confirmed secret in the scanned bytes.
@@ -47,9 +49,11 @@ pub struct Match {
 #[derive(Debug)]
 pub struct Scanner {
     rules: Arc<RuleSet>,
-    prefilter: AhoCorasick,
-    /// Prefilter pattern id → the rules that keyword belongs to.
+    prefilter: Prefilter,
+    /// Prefilter keyword index → the rules that keyword belongs to.
     keyword_rules: Vec<Vec<u32>>,
+    /// Prefilter keyword index → its length in bytes.
+    keyword_lens: Vec<usize>,
     /// Prefilter pattern id → (bytes before, bytes after) a hit to search: the widest of its rules.
     keyword_windows: Vec<(usize, usize)>,
     /// Prefilter pattern id → a set of its rules' patterns, for keywords shared by several rules:
@@ -67,6 +71,12 @@ impl Scanner {
         for (i, rule) in rules.rules().iter().enumerate() {
             let mut mine = Vec::new();
             for kw in &rule.spec.keywords {
+                if kw.len() < 2 {
+                    return Err(EngineError::ShortKeyword {
+                        rule: rule.spec.id.clone(),
+                        keyword: kw.clone(),
+                    });
+                }
                 let lower = kw.as_bytes().to_ascii_lowercase();
                 match keywords.iter().position(|k| *k == lower) {
                     Some(p) => {
@@ -93,14 +103,10 @@ impl Scanner {
             })
             .collect();
         let keyword_sets = keyword_rules.iter().map(|_| OnceLock::new()).collect();
-        let prefilter = AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&keywords)?;
         Ok(Scanner {
             rules,
-            prefilter,
+            prefilter: Prefilter::new(&keywords),
+            keyword_lens: keywords.iter().map(Vec::len).collect(),
             keyword_rules,
             keyword_windows,
             keyword_sets,
@@ -116,15 +122,14 @@ impl Scanner {
     pub fn scan(&self, haystack: &[u8]) -> Vec<Match> {
         // (keyword, window start, window end) for every keyword hit.
         let mut windows: Vec<(u32, usize, usize)> = Vec::new();
-        for hit in self.prefilter.find_overlapping_iter(haystack) {
-            let k = hit.pattern().as_usize();
+        self.prefilter.for_each_match(haystack, |k, start| {
             let (before, after) = self.keyword_windows[k];
             windows.push((
                 k as u32,
-                hit.start().saturating_sub(before),
-                (hit.end() + after).min(haystack.len()),
+                start.saturating_sub(before),
+                (start + self.keyword_lens[k] + after).min(haystack.len()),
             ));
-        }
+        });
         if windows.is_empty() {
             return Vec::new();
         }
