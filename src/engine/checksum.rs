@@ -33,6 +33,25 @@ pub fn verify_crc32_base62(token: &[u8]) -> Option<bool> {
     Some(crc32_base62(random) == sum)
 }
 
+/// Whether `value` is standard base64 (padding optional) of printable ASCII `user:password`.
+pub fn is_base64_credentials(value: &[u8]) -> bool {
+    use base64::Engine;
+    let engine = base64::engine::general_purpose::GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+    );
+    let Ok(decoded) = engine.decode(value) else {
+        return false;
+    };
+    let printable = decoded.iter().all(|&b| (0x20..0x7f).contains(&b));
+    printable
+        && decoded
+            .iter()
+            .position(|&b| b == b':')
+            .is_some_and(|i| i + 1 < decoded.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -43,6 +62,15 @@ mod tests {
         assert_eq!(&base62_6(61), b"00000z");
         assert_eq!(&base62_6(62), b"000010");
         assert_eq!(&base62_6(u32::MAX), b"4gfFC3");
+    }
+
+    #[test]
+    fn basic_credentials() {
+        assert!(is_base64_credentials(b"dXNlcjpodW50ZXIy")); // user:hunter2
+        assert!(is_base64_credentials(b"dXNlcjpodW50ZXIyIQ")); // unpadded
+        assert!(!is_base64_credentials(b"1SUVkmdf3ln7")); // decodes to binary
+        assert!(!is_base64_credentials(b"dXNlcm5hbWU=")); // "username": no colon
+        assert!(!is_base64_credentials(b"not base64!"));
     }
 
     #[test]

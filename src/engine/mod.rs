@@ -200,6 +200,15 @@ impl Scanner {
             };
             let whole = caps.get(0).expect("group 0 always matches");
             let bytes = secret.as_bytes();
+            if rule.spec.provider == "generic"
+                && placeholder::line_says_placeholder(
+                    haystack,
+                    start + secret.start(),
+                    start + secret.end(),
+                )
+            {
+                continue;
+            }
             if let Some(confidence) = self.judge(rule, rule_index, bytes) {
                 let m = Match {
                     rule: rule_index,
@@ -243,13 +252,17 @@ impl Scanner {
         {
             return None;
         }
-        let mut confidence = rule.spec.confidence;
-        if let Some(Checksum::Crc32Base62) = rule.spec.checksum {
-            confidence = match checksum::verify_crc32_base62(secret) {
+        let confidence = match rule.spec.checksum {
+            None => rule.spec.confidence,
+            Some(Checksum::Crc32Base62) => match checksum::verify_crc32_base62(secret) {
                 Some(true) => Confidence::High,
                 _ => Confidence::Low,
-            };
-        }
+            },
+            Some(Checksum::Base64Credentials) if checksum::is_base64_credentials(secret) => {
+                rule.spec.confidence
+            }
+            Some(Checksum::Base64Credentials) => return None,
+        };
         Some(confidence)
     }
 }

@@ -59,6 +59,28 @@ static MARKER_SET: LazyLock<AhoCorasick> = LazyLock::new(|| {
         .expect("placeholder markers build")
 });
 
+/// Words that, anywhere on a line, say its value is not a real credential.
+const LINE_MARKERS: &[&str] = &["placeholder", "dummy", "fake", "changeme", "redacted"];
+
+static LINE_MARKER_SET: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(LINE_MARKERS)
+        .expect("line markers build")
+});
+
+/// Whether the line around `start..end` in `haystack` says its value is a placeholder
+/// (`api_key = "..."  # placeholder`). Applied to provider-less rules, whose only evidence is the
+/// shape of an assignment; a provider's key format is stronger evidence than a comment.
+pub fn line_says_placeholder(haystack: &[u8], start: usize, end: usize) -> bool {
+    const REACH: usize = 512;
+    let lo = start.saturating_sub(REACH);
+    let hi = (end + REACH).min(haystack.len());
+    let line_start = memchr::memrchr(b'\n', &haystack[lo..start]).map_or(lo, |p| lo + p + 1);
+    let line_end = memchr::memchr(b'\n', &haystack[end..hi]).map_or(hi, |p| end + p);
+    LINE_MARKER_SET.is_match(&haystack[line_start..line_end])
+}
+
 /// Whether `secret` (whose first `prefix_len` bytes are a fixed prefix such as `sk-proj-`) is a
 /// placeholder rather than a key.
 pub fn is_placeholder(secret: &[u8], prefix_len: usize) -> bool {
@@ -144,6 +166,15 @@ mod tests {
         ] {
             assert!(is_placeholder(p.as_bytes(), 3), "{p}");
         }
+    }
+
+    #[test]
+    fn placeholder_lines() {
+        let text = b"a = 1\napi_key: \"Zq9vKd82LmNx0Pw\"  # placeholder\nb = 2\n";
+        let at = text.windows(3).position(|w| w == b"Zq9").unwrap();
+        assert!(line_says_placeholder(text, at, at + 15));
+        let text = b"api_key: \"Zq9vKd82LmNx0Pw\"\n# placeholder on the next line\n";
+        assert!(!line_says_placeholder(text, 10, 25));
     }
 
     #[test]

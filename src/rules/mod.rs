@@ -86,7 +86,11 @@ impl fmt::Display for Kind {
 #[serde(rename_all = "kebab-case")]
 pub enum Checksum {
     /// `<prefix>_` + 30 base62 + 6 base62 digits of CRC32(prefix_ + random part): GitHub, npm.
+    /// Valid: high confidence; invalid: low.
     Crc32Base62,
+    /// Base64 of `user:password` (HTTP Basic, Docker `auth`): a value that does not decode to
+    /// printable text with a colon is not a credential and is dropped.
+    Base64Credentials,
 }
 
 /// A rule as written in a rule file.
