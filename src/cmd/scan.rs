@@ -39,6 +39,11 @@ pub fn run(args: &ScanArgs, out: &mut dyn std::io::Write) -> Result<Outcome> {
         .map_or_else(|| "keyguard.toml".into(), |p| p.display().to_string());
     tree::validate_globs(&config.scan.exclude)
         .map_err(|e| anyhow::anyhow!("{config_name}: [scan] exclude: {e}"))?;
+    if let Some(p) = &config.path {
+        // Said every time: a config found in the current directory applies to whatever is
+        // scanned from there, and its [allow] hides findings.
+        printer.info(&format!("keyguard: using {}", crate::sanitize::path(p)));
+    }
     let rules = super::load_rules(&config, args.all_rules, &printer)?;
     let scanner = Scanner::new(rules.clone()).context("building the scanner")?;
     let mut suppressor = Suppressor::from_config(&config.allow, &config_name)?;
