@@ -1,4 +1,5 @@
 //! Engine throughput on one core: `cargo bench --bench engine`.
+//! `KEYGUARD_BENCH_CORPUS=DIR` adds a case over up to 64 MiB of the text files under DIR.
 //!
 //! Two inputs, generated here (deterministic, no secrets): ordinary source-like text, and text dense
 //! with the words scanners key on (`token`, `password`, `sk-`, `AKIA`, ...) so the confirmation path
@@ -105,6 +106,28 @@ fn bench(name: &str, scanner: &Scanner, input: &[u8]) {
     );
 }
 
+/// Up to `size` bytes of real text files under `dir` (KEYGUARD_BENCH_CORPUS), in walk order.
+fn corpus(dir: &str, size: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(size);
+    for entry in ignore::WalkBuilder::new(dir)
+        .hidden(false)
+        .build()
+        .flatten()
+    {
+        if out.len() >= size {
+            break;
+        }
+        if entry.file_type().is_some_and(|t| t.is_file())
+            && let Ok(bytes) = std::fs::read(entry.path())
+            && !bytes[..bytes.len().min(8192)].contains(&0)
+        {
+            out.extend_from_slice(&bytes);
+        }
+    }
+    out.truncate(size);
+    out
+}
+
 fn main() {
     // `cargo test --benches` runs this with `--bench`-less args; keep that quick.
     let quick = !std::env::args().any(|a| a == "--bench");
@@ -124,6 +147,10 @@ fn main() {
         &scanner,
         &source_text(2, size, true),
     );
+    if let Ok(dir) = std::env::var("KEYGUARD_BENCH_CORPUS") {
+        let text = corpus(&dir, size);
+        bench("real text (corpus)", &scanner, &text);
+    }
     let mut one_line = source_text(3, size, false);
     for b in one_line.iter_mut() {
         if *b == b'\n' {
