@@ -13,7 +13,7 @@ pub const DEFAULT_MAX_FILE_SIZE: u64 = 64 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Read {
         path: String,
         source: std::io::Error,
@@ -117,16 +117,25 @@ impl Config {
 }
 
 fn de_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Size {
-        Bytes(u64),
-        Text(String),
+    struct SizeVisitor;
+    impl serde::de::Visitor<'_> for SizeVisitor {
+        type Value = Option<u64>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a size: a number of bytes, or a string such as \"64MiB\"")
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            u64::try_from(v)
+                .map(Some)
+                .map_err(|_| E::custom("a size cannot be negative"))
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            parse_size(v).map(Some).map_err(E::custom)
+        }
     }
-    match Size::deserialize(d)? {
-        Size::Bytes(b) => Ok(Some(b)),
-        Size::Text(t) => parse_size(&t).map(Some).map_err(serde::de::Error::custom),
-    }
+    d.deserialize_any(SizeVisitor)
 }
 
 /// Parses "1048576", "512KiB", "10MB", "64 MiB", "1G".
@@ -134,9 +143,10 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
+    // The value is not echoed: a key pasted into the wrong field must not reach an error message.
     let n: u64 = num
         .parse()
-        .map_err(|_| format!("`{text}` is not a size (try 1048576, \"512KiB\" or \"64MiB\")"))?;
+        .map_err(|_| "not a size (try 1048576, \"512KiB\" or \"64MiB\")".to_string())?;
     let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" => 1000,
@@ -145,20 +155,16 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         "mib" => 1 << 20,
         "g" | "gb" => 1000 * 1000 * 1000,
         "gib" => 1 << 30,
-        _ => {
-            return Err(format!(
-                "`{text}`: unknown size unit (use B, KB, KiB, MB, MiB, GB or GiB)"
-            ));
-        }
+        _ => return Err("unknown size unit (use B, KB, KiB, MB, MiB, GB or GiB)".to_string()),
     };
     n.checked_mul(mult)
-        .ok_or_else(|| format!("`{text}` is too large"))
+        .ok_or_else(|| "size too large".to_string())
 }
 
 /// Renders a TOML error as "line L, column C: message", the way users look for it in an editor,
 /// with a did-you-mean for unknown keys.
 pub fn describe_toml_error(text: &str, err: &toml::de::Error) -> String {
-    let mut message = err.message().trim_end().to_string();
+    let mut message = crate::sanitize::scrub_quoted_values(err.message().trim_end());
     if let Some(hint) = did_you_mean(&message) {
         message.push_str(&format!(" (did you mean `{hint}`?)"));
     }

@@ -22,7 +22,11 @@ fn main() -> ExitCode {
         Ok(Outcome::Findings) => ExitCode::from(1),
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("keyguard: error: {e:#}");
+            // Errors can quote a scanned repository's config or file names: escape them.
+            eprintln!(
+                "keyguard: error: {}",
+                keyguard::sanitize::escape_lines(&format!("{e:#}"))
+            );
             ExitCode::from(2)
         }
     }

@@ -31,6 +31,36 @@ pub fn escape(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Like `escape`, but keeps line breaks: for multi-line messages (errors) printed to a terminal.
+pub fn escape_lines(text: &str) -> String {
+    text.split('\n')
+        .map(|l| escape(l).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Removes quoted values from a parser's message (`invalid type: string "sk-proj-…"`): a config
+/// file can hold a key in the wrong place, and an error message must not print it.
+pub fn scrub_quoted_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(open) = rest.find('"') {
+        out.push_str(&rest[..open]);
+        match rest[open + 1..].find('"') {
+            Some(len) => {
+                out.push_str("\"…\"");
+                rest = &rest[open + 1 + len + 1..];
+            }
+            None => {
+                out.push_str("\"…");
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Escapes a path for display (lossy for non-UTF-8 names).
 pub fn path(p: &std::path::Path) -> String {
     escape(&p.to_string_lossy()).into_owned()
@@ -39,6 +69,19 @@ pub fn path(p: &std::path::Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scrubs_values() {
+        assert_eq!(
+            scrub_quoted_values("invalid type: string \"sk-proj-abc\", expected a sequence"),
+            "invalid type: string \"…\", expected a sequence"
+        );
+        assert_eq!(
+            scrub_quoted_values("unknown field `exlude`"),
+            "unknown field `exlude`"
+        );
+        assert_eq!(escape_lines("a\x1b\nb"), "a\\u{1b}\nb");
+    }
 
     #[test]
     fn escapes_terminal_controls() {

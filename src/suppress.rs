@@ -48,8 +48,17 @@ impl Suppressor {
             Some(b.build().map_err(|e| err(format!("paths: {e}")))?)
         };
         let mut patterns = Vec::new();
-        for p in &allow.patterns {
-            patterns.push(Regex::new(p).map_err(|e| err(format!("patterns: `{p}`: {e}")))?);
+        for (i, p) in allow.patterns.iter().enumerate() {
+            // Neither the pattern nor the regex crate's message (which quotes it) is echoed: an
+            // allow pattern may spell out the very key it allows.
+            let re = Regex::new(p).map_err(|e| {
+                let kind = match e {
+                    regex::Error::CompiledTooBig(_) => "too large",
+                    _ => "not a valid regex",
+                };
+                err(format!("patterns[{i}] is {kind}"))
+            })?;
+            patterns.push(re);
         }
         Ok(Suppressor {
             paths,

@@ -35,21 +35,23 @@ impl Printer {
         }
     }
 
+    // Messages can carry text from a scanned repository (its keyguard.toml, file names), so
+    // everything printed is escaped.
     pub fn warn(&self, msg: &str) {
         if !self.quiet {
-            eprintln!("keyguard: warning: {msg}");
+            eprintln!("keyguard: warning: {}", crate::sanitize::escape_lines(msg));
         }
     }
 
     pub fn info(&self, msg: &str) {
         if !self.quiet {
-            eprintln!("{msg}");
+            eprintln!("{}", crate::sanitize::escape_lines(msg));
         }
     }
 
     pub fn hint(&self, msg: &str) {
         if !self.quiet {
-            eprintln!("hint: {msg}");
+            eprintln!("hint: {}", crate::sanitize::escape_lines(msg));
         }
     }
 }
@@ -100,11 +102,31 @@ pub fn load_rules(config: &Config, all_optional: bool, printer: &Printer) -> Res
 /// mode 0600: reports can hold secrets (`--show-secrets`) and always hold where keys are.
 pub fn write_private_file(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
+    let shown = crate::sanitize::path(path);
+    // Replacing is only right for a regular file (or a new one): a rename over /dev/stdout, a
+    // FIFO or a symlink would destroy it. A symlink's target is written instead; anything else
+    // is refused.
+    let resolved;
+    let path = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => {
+            resolved = std::fs::canonicalize(path)
+                .with_context(|| format!("cannot write {shown}: it is a broken symbolic link"))?;
+            resolved.as_path()
+        }
+        Ok(m) if !m.is_file() => anyhow::bail!(
+            "cannot write {shown}: not a regular file (to write to a pipe or terminal, leave out -o)"
+        ),
+        _ => path,
+    };
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        anyhow::bail!(
+            "cannot write {shown}: not a regular file (to write to a pipe or terminal, leave out -o)"
+        );
+    }
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => std::path::Path::new("."),
     };
-    let shown = crate::sanitize::path(path);
     let mut tmp = tempfile::Builder::new()
         .prefix(".keyguard-")
         .tempfile_in(dir)

@@ -84,7 +84,11 @@ pub fn line_says_placeholder(haystack: &[u8], start: usize, end: usize) -> bool 
 /// Whether `secret` (whose first `prefix_len` bytes are a fixed prefix such as `sk-proj-`) is a
 /// placeholder rather than a key.
 pub fn is_placeholder(secret: &[u8], prefix_len: usize) -> bool {
-    if MARKER_SET.is_match(secret) {
+    // Markers are looked for where a placeholder shows them, at the start: a long multi-line
+    // secret (a PEM body) may by chance run on into unrelated text that holds one.
+    let head = &secret[..secret.len().min(256)];
+    let head = &head[..memchr::memchr(b'\n', head).unwrap_or(head.len())];
+    if MARKER_SET.is_match(head) {
         return true;
     }
     let body = &secret[prefix_len.min(secret.len())..];

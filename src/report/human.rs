@@ -33,9 +33,9 @@ pub fn write(r: &Report, out: &mut dyn std::io::Write, color: bool) -> std::io::
             "  {}  {}  {}  {}  {}",
             format!("{}:{}", f.line, f.column).green(),
             sev,
-            f.title,
+            crate::sanitize::escape(&f.title),
             secret.bold(),
-            f.rule_id.dimmed()
+            crate::sanitize::escape(&f.rule_id).dimmed()
         );
         if f.confidence != crate::rules::Confidence::High {
             line.push_str(&format!(

@@ -102,11 +102,11 @@ pub fn to_value(r: &Report) -> Value {
                         "region": {"startLine": f.line, "startColumn": f.column}
                     }
                 }],
-                "partialFingerprints": {
-                    "keyguardFinding/v1": f.fingerprint,
-                    "keyguardSecret/v1": f.secret_hash,
-                },
-                "properties": {"secretHash": f.secret_hash, "confidence": f.confidence.to_string()}
+                // No secret hash here: SARIF is uploaded to code-scanning services, and a fast
+                // hash of a short password can be brute-forced. The fingerprint hashes it again
+                // with the rule and location.
+                "partialFingerprints": {"keyguardFinding/v1": f.fingerprint},
+                "properties": {"confidence": f.confidence.to_string()}
             });
             if r.show_secrets {
                 result["properties"]["secret"] =

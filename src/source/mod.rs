@@ -24,11 +24,19 @@ pub fn scan_bytes(scanner: &Scanner, bytes: &[u8], path: &str, rel_path: &str) -
         return Vec::new();
     }
     let mut index = LineIndex::new(bytes);
+    // Lines holding the allow marker, found once per file: checking each finding's whole line
+    // would be quadratic on a minified line with many keys.
+    let allowed_lines: Vec<usize> = {
+        let mut markers = LineIndex::new(bytes);
+        memchr::memmem::find_iter(bytes, INLINE_ALLOW)
+            .map(|p| markers.locate(p).0)
+            .collect()
+    };
     matches
         .into_iter()
         .map(|m| {
             let rule = scanner.rules().get(m.rule);
-            let (line, column, line_start) = index.locate(m.start);
+            let (line, column, _) = index.locate(m.start);
             let mut f = Finding::new(
                 rule,
                 m.confidence,
@@ -37,11 +45,8 @@ pub fn scan_bytes(scanner: &Scanner, bytes: &[u8], path: &str, rel_path: &str) -
                 line,
                 column,
             );
-            let line_end =
-                memchr::memchr(b'\n', &bytes[m.end..]).map_or(bytes.len(), |p| m.end + p);
             f.rel_path = rel_path.to_string();
-            f.inline_allowed =
-                memchr::memmem::find(&bytes[line_start..line_end], INLINE_ALLOW).is_some();
+            f.inline_allowed = allowed_lines.binary_search(&line).is_ok();
             f
         })
         .collect()

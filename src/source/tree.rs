@@ -20,7 +20,7 @@ pub const IGNORE_FILE: &str = ".keyguardignore";
 pub enum TreeError {
     #[error("{path}: no such file or directory")]
     NotFound { path: String },
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Unreadable {
         path: String,
         source: std::io::Error,
@@ -58,11 +58,11 @@ struct Root {
 
 impl Root {
     fn new(path: &Path) -> Root {
-        let shown = path.to_string_lossy();
+        let shown = sanitize::escape(&path.to_string_lossy()).into_owned();
         let display_prefix = if shown == "." || shown == "./" {
             String::new()
         } else if shown.ends_with('/') {
-            shown.into_owned()
+            shown
         } else {
             format!("{shown}/")
         };

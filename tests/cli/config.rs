@@ -171,3 +171,114 @@ fn unreadable_root_is_an_error_and_output_dir_must_exist() {
     );
     assert!(!d.join("no").exists());
 }
+
+#[test]
+fn config_errors_never_echo_a_key_or_raw_escapes() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = Fakes::new(50).checksummed("ghp_");
+    for body in [
+        format!("[allow]\nsecret_hashes = \"{key}\"\n"),
+        format!("[scan]\nmax_file_size = \"{key}\"\n"),
+        format!("[allow]\npatterns = ['^{key}(']\n"),
+        format!(
+            "[[rules]]\nid = \"x\"\nprovider = \"x\"\ntitle = \"x\"\nseverity = \"low\"\nkeywords = [\"xx\"]\npattern = '(xx)'\nexamples = \"{key}\"\n"
+        ),
+    ] {
+        write(dir.path(), "keyguard.toml", &body);
+        let run = run_in(dir.path(), &["scan"]);
+        assert_eq!(run.code, 2, "{body}");
+        assert!(
+            !run.stderr.contains(&key),
+            "error message leaks the key: {}",
+            run.stderr
+        );
+    }
+    // A scanned repository's config cannot drive the terminal.
+    write(
+        dir.path(),
+        "keyguard.toml",
+        "[scan]\ndisabled_rules = [\"x\\u001b]0;pwned\\u0007\"]\n[[rules]]\nid = \"acme-token\"\nprovider = \"acme\"\ntitle = \"T\\u001b[31mRED\"\nseverity = \"high\"\nkeywords = [\"acme_\"]\npattern = '\\b(acme_[A-Za-z0-9]{24})\\b'\n",
+    );
+    write(
+        dir.path(),
+        "a.env",
+        format!("A=acme_{}\n", Fakes::new(51).alnum(24)),
+    );
+    let run = run_in(dir.path(), &["scan", "--color", "never"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(!run.stdout.contains('\x1b') && !run.stderr.contains('\x1b'));
+    assert!(run.stdout.contains("T\\u{1b}[31mRED"), "{}", run.stdout);
+}
+
+#[cfg(unix)]
+#[test]
+fn output_never_replaces_special_files_and_follows_symlinks() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "a.env",
+        format!("T={}\n", Fakes::new(52).checksummed("ghp_")),
+    );
+    let fifo = d.join("pipe");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let run = run_in(d, &["scan", "-o", fifo.to_str().unwrap()]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("not a regular file"), "{}", run.stderr);
+    assert!(
+        std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo_like()
+    );
+    std::fs::create_dir(d.join("reports")).unwrap();
+    std::os::unix::fs::symlink(d.join("reports/real.json"), d.join("link.json")).unwrap();
+    write(d, "reports/real.json", "old");
+    let run = run_in(d, &["scan", "--format", "json", "-o", "link.json"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        std::fs::symlink_metadata(d.join("link.json"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(
+        std::fs::read_to_string(d.join("reports/real.json"))
+            .unwrap()
+            .contains("\"findings\"")
+    );
+}
+
+#[cfg(unix)]
+trait FifoLike {
+    fn is_fifo_like(&self) -> bool;
+}
+#[cfg(unix)]
+impl FifoLike for std::fs::FileType {
+    fn is_fifo_like(&self) -> bool {
+        std::os::unix::fs::FileTypeExt::is_fifo(self)
+    }
+}
+
+#[test]
+fn inline_allow_applies_to_its_own_line_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut f = Fakes::new(53);
+    let (a, b) = (f.checksummed("ghp_"), f.checksummed("ghp_"));
+    let filler = "x=1;".repeat(50_000);
+    write(
+        dir.path(),
+        "bundle.js",
+        format!("var a=\"{a}\";{filler}/* keyguard:allow */\nvar b=\"{b}\";\n"),
+    );
+    let (_, r) = scan_json(dir.path(), &[]);
+    let fs = findings(&r);
+    assert_eq!(fs.len(), 1);
+    assert_eq!(fs[0]["line"], 2);
+}

@@ -447,3 +447,22 @@ fn minified_line_reports_line_and_column() {
     // Columns count characters: 2^20 'a's, 'é' (two bytes, one column), `;var t="`.
     assert_eq!(f["column"], (1 << 20) + 1 + 8 + 1);
 }
+
+#[test]
+fn long_multiline_secrets_survive_unrelated_text_after_them() {
+    // A base64 PEM body that runs on into a filler line must still be reported.
+    let planted = planted();
+    let pem = planted
+        .iter()
+        .find(|k| k.rule == "pem-base64-private-key")
+        .expect("the catalogue has pem-base64-private-key");
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "key.pem",
+        format!("{}\n{}\n", pem.whole, "x".repeat(300)),
+    );
+    let (run, r) = scan_json(dir.path(), &[]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert_eq!(r["findings"][0]["rule_id"], "pem-base64-private-key");
+}
