@@ -126,10 +126,11 @@ MANIFEST="${DIR%/}.planted.json"
 echo "$DIR: $NFILES files, $(awk -v b="$NBYTES" 'BEGIN {printf "%.1f", b/1048576}') MiB${MANIFEST:+; planted-key manifest $MANIFEST}"
 
 # ---------------------------------------------------------------------------- commands
-# Kingfisher unpacks archives it finds (e.g. .crate/.tar.gz test fixtures) into $TMPDIR. On an ext4
-# /tmp mounted with `discard` (as on this project's VMs) that costs more system time on every run
-# (1.8 s -> 9 s over a few runs of rust-lang/cargo), which is the disk's doing, not Kingfisher's:
-# give it a tmpfs TMPDIR when there is one (KF_TMPDIR=/tmp, or any directory, to choose).
+# Kingfisher unpacks archives it finds (e.g. .crate/.tar.gz test fixtures) into $TMPDIR. With $TMPDIR
+# on this project's VMs' ext4 root (mounted with `discard`), its system time grew on every run
+# (2 s -> 12 s over ten runs on rust-lang/cargo; stable at ~0.5 s on tmpfs), apparently the file
+# system's doing rather than Kingfisher's: so it gets a tmpfs TMPDIR when there is one
+# (KF_TMPDIR=/tmp, or any directory, to choose).
 KF_TMPDIR="${KF_TMPDIR:-}"
 if [[ -z "$KF_TMPDIR" && -d /dev/shm && -w /dev/shm ]]; then KF_TMPDIR=/dev/shm/kingfisher-bench-tmp; fi
 KF_TMPDIR="${KF_TMPDIR:-/tmp}"
