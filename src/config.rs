@@ -111,6 +111,13 @@ impl Config {
         Ok(config)
     }
 
+    /// How messages name this configuration: its path, or `keyguard.toml` for the defaults.
+    pub fn name(&self) -> String {
+        self.path
+            .as_ref()
+            .map_or_else(|| FILE_NAME.to_string(), |p| p.display().to_string())
+    }
+
     pub fn max_file_size(&self) -> u64 {
         self.scan.max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE)
     }

@@ -105,7 +105,7 @@ impl Finding {
             title: rule.spec.title.clone(),
             severity: rule.spec.severity,
             confidence,
-            secret_redacted: redact(secret, &rule.spec.keywords),
+            secret_redacted: redact(secret, rule.keyword_prefix_len(secret)),
             secret: Secret::new(secret),
             secret_hash,
             fingerprint,
@@ -157,20 +157,16 @@ fn hex(bytes: &[u8]) -> String {
 /// The redacted form shown everywhere by default: the key's public prefix (`sk-proj-`), an
 /// ellipsis and the last four characters, which is enough to tell keys apart and to find one in a
 /// provider's dashboard, and never enough to use it. Short secrets (passwords) show no tail.
-pub fn redact(secret: &[u8], keywords: &[String]) -> String {
+/// `prefix_len` is the byte length of the keyword the secret starts with (ASCII: keywords are);
+/// at most 16 bytes of it, up to any whitespace, are shown.
+pub fn redact(secret: &[u8], prefix_len: usize) -> String {
+    let prefix_len = secret[..prefix_len.min(secret.len())]
+        .iter()
+        .take(16)
+        .take_while(|b| b.is_ascii_graphic())
+        .count();
     let text = String::from_utf8_lossy(secret);
     let chars: Vec<char> = text.chars().collect();
-    let prefix_len = keywords
-        .iter()
-        .filter(|k| {
-            k.len() < secret.len()
-                && secret[..k.len()].eq_ignore_ascii_case(k.as_bytes())
-                && k.chars().all(|c| !c.is_whitespace())
-        })
-        .map(|k| k.chars().count())
-        .max()
-        .unwrap_or(0)
-        .min(16);
     let body = chars.len() - prefix_len;
     let prefix: String = chars[..prefix_len].iter().collect();
     let mut out = crate::sanitize::escape(&prefix).into_owned();
@@ -188,12 +184,11 @@ mod tests {
 
     #[test]
     fn redaction_keeps_prefix_and_tail_only() {
-        let kw = vec!["sk-proj-".to_string()];
         assert_eq!(
-            redact(b"sk-proj-Q8vJt3LmZr0KfXw2YpN7sHcB4uDgXy9Z", &kw),
+            redact(b"sk-proj-Q8vJt3LmZr0KfXw2YpN7sHcB4uDgXy9Z", 8),
             "sk-proj-…Xy9Z"
         );
-        assert_eq!(redact(b"hunter2", &[]), "…");
+        assert_eq!(redact(b"hunter2", 0), "…");
         assert_eq!(format!("{:?}", Secret::new(b"abc")), "Secret(<3 bytes>)");
     }
 

@@ -71,10 +71,7 @@ pub fn use_color(choice: ColorChoice, is_terminal: bool) -> bool {
 /// optional rules only where enabled (`all_optional`, `[scan] all_rules` or `enable_rules`).
 pub fn load_rules(config: &Config, all_optional: bool, printer: &Printer) -> Result<Arc<RuleSet>> {
     let mut set = RuleSet::builtin();
-    let origin = config
-        .path
-        .as_ref()
-        .map_or_else(|| "keyguard.toml".to_string(), |p| p.display().to_string());
+    let origin = config.name();
     for spec in &config.rules {
         let rule = Rule::new(spec.clone(), &origin)?;
         // Compile now so a bad pattern is an error before scanning, not a panic during it.
@@ -86,7 +83,7 @@ pub fn load_rules(config: &Config, all_optional: bool, printer: &Printer) -> Res
         &config.scan.enable_rules,
     ) {
         printer.warn(&format!(
-            "{origin}: [scan] enable_rules names `{id}`, which is not a rule (see `keyguard rules --all`)"
+            "{origin}: [scan] enable_rules names `{id}`, which is not a rule (see `keyguard rules`)"
         ));
     }
     let unknown = set.disable(&config.scan.disabled_rules);
@@ -107,16 +104,12 @@ pub fn write_private_file(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
     // FIFO or a symlink would destroy it. A symlink's target is written instead; anything else
     // is refused.
     let resolved;
-    let path = match std::fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() => {
-            resolved = std::fs::canonicalize(path)
-                .with_context(|| format!("cannot write {shown}: it is a broken symbolic link"))?;
-            resolved.as_path()
-        }
-        Ok(m) if !m.is_file() => anyhow::bail!(
-            "cannot write {shown}: not a regular file (to write to a pipe or terminal, leave out -o)"
-        ),
-        _ => path,
+    let path = if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        resolved = std::fs::canonicalize(path)
+            .with_context(|| format!("cannot write {shown}: it is a broken symbolic link"))?;
+        resolved.as_path()
+    } else {
+        path
     };
     if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
         anyhow::bail!(

@@ -33,10 +33,7 @@ pub fn run(args: &ScanArgs, out: &mut dyn std::io::Write) -> Result<Outcome> {
         tree::check_roots(&roots)?;
     }
     let config = Config::discover(args.common.config.as_deref(), &roots)?;
-    let config_name = config
-        .path
-        .as_ref()
-        .map_or_else(|| "keyguard.toml".into(), |p| p.display().to_string());
+    let config_name = config.name();
     tree::validate_globs(&config.scan.exclude)
         .map_err(|e| anyhow::anyhow!("{config_name}: [scan] exclude: {e}"))?;
     if let Some(p) = &config.path {

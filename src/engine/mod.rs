@@ -59,17 +59,13 @@ pub struct Scanner {
     /// Prefilter pattern id → a set of its rules' patterns, for keywords shared by several rules:
     /// one pass over a window tells which rules can match there at all. Built on first use.
     keyword_sets: Vec<OnceLock<Option<RegexSet>>>,
-    /// Lowercased keywords per rule, to find a secret's literal prefix for placeholder checks.
-    rule_keywords: Vec<Vec<Vec<u8>>>,
 }
 
 impl Scanner {
     pub fn new(rules: Arc<RuleSet>) -> Result<Scanner, EngineError> {
         let mut keywords: Vec<Vec<u8>> = Vec::new();
         let mut keyword_rules: Vec<Vec<u32>> = Vec::new();
-        let mut rule_keywords = Vec::with_capacity(rules.len());
         for (i, rule) in rules.rules().iter().enumerate() {
-            let mut mine = Vec::new();
             for kw in &rule.spec.keywords {
                 if kw.len() < 2 {
                     return Err(EngineError::ShortKeyword {
@@ -85,13 +81,11 @@ impl Scanner {
                         }
                     }
                     None => {
-                        keywords.push(lower.clone());
+                        keywords.push(lower);
                         keyword_rules.push(vec![i as u32]);
                     }
                 }
-                mine.push(lower);
             }
-            rule_keywords.push(mine);
         }
         let keyword_windows = keyword_rules
             .iter()
@@ -110,7 +104,6 @@ impl Scanner {
             keyword_rules,
             keyword_windows,
             keyword_sets,
-            rule_keywords,
         })
     }
 
@@ -200,7 +193,7 @@ impl Scanner {
             };
             let whole = caps.get(0).expect("group 0 always matches");
             let bytes = secret.as_bytes();
-            if rule.spec.provider == "generic"
+            if rule.is_generic()
                 && placeholder::line_says_placeholder(
                     haystack,
                     start + secret.start(),
@@ -209,62 +202,51 @@ impl Scanner {
             {
                 continue;
             }
-            if let Some(confidence) = self.judge(rule, rule_index, bytes) {
-                let m = Match {
+            // The same span found again through another keyword's window is collapsed by
+            // `resolve_overlaps`.
+            if let Some(confidence) = judge(rule, bytes) {
+                out.push(Match {
                     rule: rule_index,
                     start: start + secret.start(),
                     end: start + secret.end(),
                     match_start: start + whole.start(),
                     match_end: start + whole.end(),
                     confidence,
-                };
-                if !out
-                    .iter()
-                    .rev()
-                    .take(8)
-                    .any(|o: &Match| o.rule == m.rule && o.start == m.start && o.end == m.end)
-                {
-                    out.push(m);
-                }
+                });
             }
         }
     }
+}
 
-    /// Applies the placeholder, reject, entropy and checksum checks; `None` drops the match.
-    fn judge(&self, rule: &Rule, rule_index: usize, secret: &[u8]) -> Option<Confidence> {
-        if secret.is_empty() {
-            return None;
-        }
-        let prefix_len = self.rule_keywords[rule_index]
-            .iter()
-            .filter(|k| secret.len() > k.len() && secret[..k.len()].eq_ignore_ascii_case(k))
-            .map(|k| k.len())
-            .max()
-            .unwrap_or(0);
-        if placeholder::is_placeholder(secret, prefix_len) {
-            return None;
-        }
-        if rule.rejects().iter().any(|r| r.is_match(secret)) {
-            return None;
-        }
-        if let Some(min) = rule.spec.min_entropy
-            && entropy::shannon(&secret[prefix_len..]) < min
-        {
-            return None;
-        }
-        let confidence = match rule.spec.checksum {
-            None => rule.spec.confidence,
-            Some(Checksum::Crc32Base62) => match checksum::verify_crc32_base62(secret) {
-                Some(true) => Confidence::High,
-                _ => Confidence::Low,
-            },
-            Some(Checksum::Base64Credentials) if checksum::is_base64_credentials(secret) => {
-                rule.spec.confidence
-            }
-            Some(Checksum::Base64Credentials) => return None,
-        };
-        Some(confidence)
+/// Applies the placeholder, reject, entropy and checksum checks; `None` drops the match.
+fn judge(rule: &Rule, secret: &[u8]) -> Option<Confidence> {
+    if secret.is_empty() {
+        return None;
     }
+    let prefix_len = rule.keyword_prefix_len(secret);
+    if placeholder::is_placeholder(secret, prefix_len) {
+        return None;
+    }
+    if rule.rejects().iter().any(|r| r.is_match(secret)) {
+        return None;
+    }
+    if let Some(min) = rule.spec.min_entropy
+        && entropy::shannon(&secret[prefix_len..]) < min
+    {
+        return None;
+    }
+    let confidence = match rule.spec.checksum {
+        None => rule.spec.confidence,
+        Some(Checksum::Crc32Base62) => match checksum::verify_crc32_base62(secret) {
+            Some(true) => Confidence::High,
+            _ => Confidence::Low,
+        },
+        Some(Checksum::Base64Credentials) if checksum::is_base64_credentials(secret) => {
+            rule.spec.confidence
+        }
+        Some(Checksum::Base64Credentials) => return None,
+    };
+    Some(confidence)
 }
 
 fn is_token_byte(b: u8) -> bool {
@@ -294,9 +276,8 @@ fn resolve_overlaps(rules: &RuleSet, mut matches: Vec<Match>) -> Vec<Match> {
         return matches;
     }
     let rank = |m: &Match| {
-        let r = rules.get(m.rule);
         (
-            r.spec.provider != "generic",
+            !rules.get(m.rule).is_generic(),
             m.confidence,
             m.end - m.start,
             std::cmp::Reverse(m.rule),

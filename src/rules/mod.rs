@@ -157,6 +157,8 @@ pub struct Rule {
     secret_group: usize,
     regex: OnceLock<Regex>,
     reject: OnceLock<Vec<Regex>>,
+    /// The keywords lowercased, for `keyword_prefix_len`.
+    keywords_lower: Vec<Vec<u8>>,
 }
 
 pub const DEFAULT_WINDOW: usize = 256;
@@ -198,12 +200,18 @@ impl Rule {
         {
             return Err(invalid("min_entropy must be between 0 and 8".into()));
         }
+        let keywords_lower = spec
+            .keywords
+            .iter()
+            .map(|k| k.as_bytes().to_ascii_lowercase())
+            .collect();
         Ok(Rule {
             spec,
             origin: origin.to_string(),
             secret_group,
             regex: OnceLock::new(),
             reject: OnceLock::new(),
+            keywords_lower,
         })
     }
 
@@ -242,6 +250,23 @@ impl Rule {
                 .map(|r| compile(r).expect("validated in Rule::new"))
                 .collect()
         })
+    }
+
+    /// Length in bytes of the longest keyword the secret starts with (ASCII case-insensitively),
+    /// shorter than the secret: its public prefix (`sk-proj-`), which placeholder and entropy
+    /// checks skip and redaction shows.
+    pub fn keyword_prefix_len(&self, secret: &[u8]) -> usize {
+        self.keywords_lower
+            .iter()
+            .filter(|k| secret.len() > k.len() && secret[..k.len()].eq_ignore_ascii_case(k))
+            .map(|k| k.len())
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// A provider-less rule: it loses overlaps to provider rules.
+    pub fn is_generic(&self) -> bool {
+        self.spec.provider == "generic"
     }
 
     pub fn secret_group(&self) -> usize {

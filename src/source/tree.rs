@@ -163,7 +163,7 @@ pub fn scan(
                     Err(err) => {
                         // Loops under --follow and unreadable directories land here.
                         stats.unreadable.fetch_add(1, Ordering::Relaxed);
-                        warn(sanitize::escape(&err.to_string()).into_owned());
+                        warn(err.to_string());
                         return WalkState::Continue;
                     }
                 };
@@ -211,17 +211,43 @@ fn scan_file(
     stats: &Stats,
     warn: &(dyn Fn(String) + Sync),
 ) -> Vec<Finding> {
-    let bytes = match read_limited(path, opts.max_file_size) {
-        Ok(Some(b)) => b,
-        Ok(None) => {
-            stats.too_large.fetch_add(1, Ordering::Relaxed);
-            return Vec::new();
+    let read = std::fs::File::open(path).and_then(|file| {
+        // Metadata only lets an obviously large file be skipped unread; the cap on reading is
+        // what holds (files grow, and /proc files claim size 0).
+        let hint = file.metadata().map_or(0, |m| m.len());
+        if hint > opts.max_file_size {
+            return Ok(None);
         }
+        read_capped(file, hint, opts.max_file_size)
+    });
+    match read {
+        Ok(bytes) => scan_content(bytes, (shown, rel), scanner, stats),
         Err(e) => {
             stats.unreadable.fetch_add(1, Ordering::Relaxed);
             warn(format!("cannot read {shown}: {e}"));
-            return Vec::new();
+            Vec::new()
         }
+    }
+}
+
+/// Reads at most `limit` bytes; `None` when there is more.
+fn read_capped(reader: impl Read, hint: u64, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
+    let mut bytes = Vec::with_capacity(hint.min(limit) as usize + 1);
+    reader.take(limit + 1).read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= limit).then_some(bytes))
+}
+
+/// What every file and standard input go through once read: the size and binary checks, the
+/// counters, the engine.
+fn scan_content(
+    bytes: Option<Vec<u8>>,
+    (shown, rel): (&str, &str),
+    scanner: &Scanner,
+    stats: &Stats,
+) -> Vec<Finding> {
+    let Some(bytes) = bytes else {
+        stats.too_large.fetch_add(1, Ordering::Relaxed);
+        return Vec::new();
     };
     if super::looks_binary(&bytes) {
         stats.binary.fetch_add(1, Ordering::Relaxed);
@@ -232,42 +258,12 @@ fn scan_file(
     super::scan_bytes(scanner, &bytes, shown, rel)
 }
 
-/// Reads a file unless it is larger than `limit` (`Ok(None)`), checking the size it really has
-/// rather than trusting metadata alone (files grow, and /proc files claim size 0).
-fn read_limited(path: &Path, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
-    let file = std::fs::File::open(path)?;
-    let hint = file.metadata().map(|m| m.len()).unwrap_or(0);
-    if hint > limit {
-        return Ok(None);
-    }
-    let mut bytes = Vec::with_capacity(hint as usize + 1);
-    file.take(limit + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > limit {
-        return Ok(None);
-    }
-    Ok(Some(bytes))
-}
-
 /// Reads standard input (for `keyguard scan -`), subject to the same size limit.
 pub fn scan_stdin(
     opts: &TreeOptions,
     scanner: &Scanner,
     stats: &Stats,
 ) -> std::io::Result<Vec<Finding>> {
-    let mut bytes = Vec::new();
-    std::io::stdin()
-        .lock()
-        .take(opts.max_file_size + 1)
-        .read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > opts.max_file_size {
-        stats.too_large.fetch_add(1, Ordering::Relaxed);
-        return Ok(Vec::new());
-    }
-    if super::looks_binary(&bytes) {
-        stats.binary.fetch_add(1, Ordering::Relaxed);
-        return Ok(Vec::new());
-    }
-    stats.files.fetch_add(1, Ordering::Relaxed);
-    stats.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-    Ok(super::scan_bytes(scanner, &bytes, "<stdin>", "<stdin>"))
+    let bytes = read_capped(std::io::stdin().lock(), 0, opts.max_file_size)?;
+    Ok(scan_content(bytes, ("<stdin>", "<stdin>"), scanner, stats))
 }
