@@ -26,6 +26,7 @@ Register-ArgumentCompleter -Native -CommandName 'keyguard' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('scan', 'scan', [CompletionResultType]::ParameterValue, 'Scan files and directories for secrets')
+            [CompletionResult]::new('hook', 'hook', [CompletionResultType]::ParameterValue, 'Install or remove the git pre-commit hook that runs `keyguard scan staged`')
             [CompletionResult]::new('rules', 'rules', [CompletionResultType]::ParameterValue, 'List the rule catalogue (what keyguard finds)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to standard output')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -52,6 +53,120 @@ Register-ArgumentCompleter -Native -CommandName 'keyguard' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('git', 'git', [CompletionResultType]::ParameterValue, 'Scan a repository''s whole history: every commit, branch, tag, note and stash, commit messages, and objects no ref reaches any more')
+            [CompletionResult]::new('staged', 'staged', [CompletionResultType]::ParameterValue, 'Scan what `git commit` would record now, reporting only keys on added lines')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'keyguard;scan;git' {
+            [CompletionResult]::new('--range', '--range', [CompletionResultType]::ParameterName, 'Only commits in this range (`A..B`: reachable from B, not from A) and the blobs they add')
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only commits made on or after DATE (2024-01-31, an RFC 3339 time, or `90 days ago`)')
+            [CompletionResult]::new('--branch', '--branch', [CompletionResultType]::ParameterName, 'Only this branch, tag or other ref (repeatable) instead of every ref')
+            [CompletionResult]::new('--max-file-size', '--max-file-size', [CompletionResultType]::ParameterName, 'Skip blobs larger than this (e.g. 10MiB) [default: 64MiB, or [scan] max_file_size]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Report format')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the report to FILE (created 0600, replaced atomically) instead of standard output')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the report to FILE (created 0600, replaced atomically) instead of standard output')
+            [CompletionResult]::new('--baseline', '--baseline', [CompletionResultType]::ParameterName, 'Hide findings whose rule and secret appear in this earlier JSON report')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Read this keyguard.toml instead of looking in the scanned directory and here')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is honoured in auto mode)')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Number of threads [default: number of CPUs]')
+            [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Number of threads [default: number of CPUs]')
+            [CompletionResult]::new('--reachable-only', '--reachable-only', [CompletionResultType]::ParameterName, 'Skip objects that no ref reaches (dangling commits and blobs)')
+            [CompletionResult]::new('--submodules', '--submodules', [CompletionResultType]::ParameterName, 'Also scan the histories of submodules that are checked out')
+            [CompletionResult]::new('--all-rules', '--all-rules', [CompletionResultType]::ParameterName, 'Also run optional rules (identifiers such as bucket names and ARNs)')
+            [CompletionResult]::new('--show-secrets', '--show-secrets', [CompletionResultType]::ParameterName, 'Print secrets in full instead of redacted (keep such reports private)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print no summary or warnings on standard error')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print no summary or warnings on standard error')
+            [CompletionResult]::new('--exit-zero', '--exit-zero', [CompletionResultType]::ParameterName, 'Exit 0 even when secrets are found (errors still exit 2)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'keyguard;scan;staged' {
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'The repository [default: the one the current directory is in]')
+            [CompletionResult]::new('--repo', '--repo', [CompletionResultType]::ParameterName, 'The repository [default: the one the current directory is in]')
+            [CompletionResult]::new('--max-file-size', '--max-file-size', [CompletionResultType]::ParameterName, 'Skip staged files larger than this [default: 64MiB, or [scan] max_file_size]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Report format')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the report to FILE (created 0600, replaced atomically) instead of standard output')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the report to FILE (created 0600, replaced atomically) instead of standard output')
+            [CompletionResult]::new('--baseline', '--baseline', [CompletionResultType]::ParameterName, 'Hide findings whose rule and secret appear in this earlier JSON report')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Read this keyguard.toml instead of looking in the scanned directory and here')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is honoured in auto mode)')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Number of threads [default: number of CPUs]')
+            [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Number of threads [default: number of CPUs]')
+            [CompletionResult]::new('--all-rules', '--all-rules', [CompletionResultType]::ParameterName, 'Also run optional rules (identifiers such as bucket names and ARNs)')
+            [CompletionResult]::new('--show-secrets', '--show-secrets', [CompletionResultType]::ParameterName, 'Print secrets in full instead of redacted (keep such reports private)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print no summary or warnings on standard error')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print no summary or warnings on standard error')
+            [CompletionResult]::new('--exit-zero', '--exit-zero', [CompletionResultType]::ParameterName, 'Exit 0 even when secrets are found (errors still exit 2)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'keyguard;scan;help' {
+            [CompletionResult]::new('git', 'git', [CompletionResultType]::ParameterValue, 'Scan a repository''s whole history: every commit, branch, tag, note and stash, commit messages, and objects no ref reaches any more')
+            [CompletionResult]::new('staged', 'staged', [CompletionResultType]::ParameterValue, 'Scan what `git commit` would record now, reporting only keys on added lines')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'keyguard;scan;help;git' {
+            break
+        }
+        'keyguard;scan;help;staged' {
+            break
+        }
+        'keyguard;scan;help;help' {
+            break
+        }
+        'keyguard;hook' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Install a pre-commit hook running `keyguard scan staged` (an existing hook is kept and still runs first)')
+            [CompletionResult]::new('uninstall', 'uninstall', [CompletionResultType]::ParameterValue, 'Remove keyguard''s pre-commit hook and restore the hook that was there before')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'keyguard;hook;install' {
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'The repository [default: the one the current directory is in]')
+            [CompletionResult]::new('--repo', '--repo', [CompletionResultType]::ParameterName, 'The repository [default: the one the current directory is in]')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'keyguard;hook;uninstall' {
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'The repository [default: the one the current directory is in]')
+            [CompletionResult]::new('--repo', '--repo', [CompletionResultType]::ParameterName, 'The repository [default: the one the current directory is in]')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'keyguard;hook;help' {
+            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Install a pre-commit hook running `keyguard scan staged` (an existing hook is kept and still runs first)')
+            [CompletionResult]::new('uninstall', 'uninstall', [CompletionResultType]::ParameterValue, 'Remove keyguard''s pre-commit hook and restore the hook that was there before')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'keyguard;hook;help;install' {
+            break
+        }
+        'keyguard;hook;help;uninstall' {
+            break
+        }
+        'keyguard;hook;help;help' {
             break
         }
         'keyguard;rules' {
@@ -73,12 +188,32 @@ Register-ArgumentCompleter -Native -CommandName 'keyguard' -ScriptBlock {
         }
         'keyguard;help' {
             [CompletionResult]::new('scan', 'scan', [CompletionResultType]::ParameterValue, 'Scan files and directories for secrets')
+            [CompletionResult]::new('hook', 'hook', [CompletionResultType]::ParameterValue, 'Install or remove the git pre-commit hook that runs `keyguard scan staged`')
             [CompletionResult]::new('rules', 'rules', [CompletionResultType]::ParameterValue, 'List the rule catalogue (what keyguard finds)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to standard output')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'keyguard;help;scan' {
+            [CompletionResult]::new('git', 'git', [CompletionResultType]::ParameterValue, 'Scan a repository''s whole history: every commit, branch, tag, note and stash, commit messages, and objects no ref reaches any more')
+            [CompletionResult]::new('staged', 'staged', [CompletionResultType]::ParameterValue, 'Scan what `git commit` would record now, reporting only keys on added lines')
+            break
+        }
+        'keyguard;help;scan;git' {
+            break
+        }
+        'keyguard;help;scan;staged' {
+            break
+        }
+        'keyguard;help;hook' {
+            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Install a pre-commit hook running `keyguard scan staged` (an existing hook is kept and still runs first)')
+            [CompletionResult]::new('uninstall', 'uninstall', [CompletionResultType]::ParameterValue, 'Remove keyguard''s pre-commit hook and restore the hook that was there before')
+            break
+        }
+        'keyguard;help;hook;install' {
+            break
+        }
+        'keyguard;help;hook;uninstall' {
             break
         }
         'keyguard;help;rules' {

@@ -23,6 +23,7 @@ set edit:completion:arg-completer[keyguard] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand scan 'Scan files and directories for secrets'
+            cand hook 'Install or remove the git pre-commit hook that runs `keyguard scan staged`'
             cand rules 'List the rule catalogue (what keyguard finds)'
             cand completions 'Print a shell completion script to standard output'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -48,6 +49,107 @@ set edit:completion:arg-completer[keyguard] = {|@words|
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
+            cand git 'Scan a repository''s whole history: every commit, branch, tag, note and stash, commit messages, and objects no ref reaches any more'
+            cand staged 'Scan what `git commit` would record now, reporting only keys on added lines'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'keyguard;scan;git'= {
+            cand --range 'Only commits in this range (`A..B`: reachable from B, not from A) and the blobs they add'
+            cand --since 'Only commits made on or after DATE (2024-01-31, an RFC 3339 time, or `90 days ago`)'
+            cand --branch 'Only this branch, tag or other ref (repeatable) instead of every ref'
+            cand --max-file-size 'Skip blobs larger than this (e.g. 10MiB) [default: 64MiB, or [scan] max_file_size]'
+            cand --format 'Report format'
+            cand -o 'Write the report to FILE (created 0600, replaced atomically) instead of standard output'
+            cand --output 'Write the report to FILE (created 0600, replaced atomically) instead of standard output'
+            cand --baseline 'Hide findings whose rule and secret appear in this earlier JSON report'
+            cand --config 'Read this keyguard.toml instead of looking in the scanned directory and here'
+            cand --color 'When to use colour (NO_COLOR is honoured in auto mode)'
+            cand -j 'Number of threads [default: number of CPUs]'
+            cand --threads 'Number of threads [default: number of CPUs]'
+            cand --reachable-only 'Skip objects that no ref reaches (dangling commits and blobs)'
+            cand --submodules 'Also scan the histories of submodules that are checked out'
+            cand --all-rules 'Also run optional rules (identifiers such as bucket names and ARNs)'
+            cand --show-secrets 'Print secrets in full instead of redacted (keep such reports private)'
+            cand -q 'Print no summary or warnings on standard error'
+            cand --quiet 'Print no summary or warnings on standard error'
+            cand --exit-zero 'Exit 0 even when secrets are found (errors still exit 2)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'keyguard;scan;staged'= {
+            cand -C 'The repository [default: the one the current directory is in]'
+            cand --repo 'The repository [default: the one the current directory is in]'
+            cand --max-file-size 'Skip staged files larger than this [default: 64MiB, or [scan] max_file_size]'
+            cand --format 'Report format'
+            cand -o 'Write the report to FILE (created 0600, replaced atomically) instead of standard output'
+            cand --output 'Write the report to FILE (created 0600, replaced atomically) instead of standard output'
+            cand --baseline 'Hide findings whose rule and secret appear in this earlier JSON report'
+            cand --config 'Read this keyguard.toml instead of looking in the scanned directory and here'
+            cand --color 'When to use colour (NO_COLOR is honoured in auto mode)'
+            cand -j 'Number of threads [default: number of CPUs]'
+            cand --threads 'Number of threads [default: number of CPUs]'
+            cand --all-rules 'Also run optional rules (identifiers such as bucket names and ARNs)'
+            cand --show-secrets 'Print secrets in full instead of redacted (keep such reports private)'
+            cand -q 'Print no summary or warnings on standard error'
+            cand --quiet 'Print no summary or warnings on standard error'
+            cand --exit-zero 'Exit 0 even when secrets are found (errors still exit 2)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'keyguard;scan;help'= {
+            cand git 'Scan a repository''s whole history: every commit, branch, tag, note and stash, commit messages, and objects no ref reaches any more'
+            cand staged 'Scan what `git commit` would record now, reporting only keys on added lines'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'keyguard;scan;help;git'= {
+        }
+        &'keyguard;scan;help;staged'= {
+        }
+        &'keyguard;scan;help;help'= {
+        }
+        &'keyguard;hook'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand install 'Install a pre-commit hook running `keyguard scan staged` (an existing hook is kept and still runs first)'
+            cand uninstall 'Remove keyguard''s pre-commit hook and restore the hook that was there before'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'keyguard;hook;install'= {
+            cand -C 'The repository [default: the one the current directory is in]'
+            cand --repo 'The repository [default: the one the current directory is in]'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'keyguard;hook;uninstall'= {
+            cand -C 'The repository [default: the one the current directory is in]'
+            cand --repo 'The repository [default: the one the current directory is in]'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'keyguard;hook;help'= {
+            cand install 'Install a pre-commit hook running `keyguard scan staged` (an existing hook is kept and still runs first)'
+            cand uninstall 'Remove keyguard''s pre-commit hook and restore the hook that was there before'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'keyguard;hook;help;install'= {
+        }
+        &'keyguard;hook;help;uninstall'= {
+        }
+        &'keyguard;hook;help;help'= {
         }
         &'keyguard;rules'= {
             cand --format 'Output format'
@@ -66,11 +168,26 @@ set edit:completion:arg-completer[keyguard] = {|@words|
         }
         &'keyguard;help'= {
             cand scan 'Scan files and directories for secrets'
+            cand hook 'Install or remove the git pre-commit hook that runs `keyguard scan staged`'
             cand rules 'List the rule catalogue (what keyguard finds)'
             cand completions 'Print a shell completion script to standard output'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'keyguard;help;scan'= {
+            cand git 'Scan a repository''s whole history: every commit, branch, tag, note and stash, commit messages, and objects no ref reaches any more'
+            cand staged 'Scan what `git commit` would record now, reporting only keys on added lines'
+        }
+        &'keyguard;help;scan;git'= {
+        }
+        &'keyguard;help;scan;staged'= {
+        }
+        &'keyguard;help;hook'= {
+            cand install 'Install a pre-commit hook running `keyguard scan staged` (an existing hook is kept and still runs first)'
+            cand uninstall 'Remove keyguard''s pre-commit hook and restore the hook that was there before'
+        }
+        &'keyguard;help;hook;install'= {
+        }
+        &'keyguard;help;hook;uninstall'= {
         }
         &'keyguard;help;rules'= {
         }

@@ -27,28 +27,91 @@ end
 complete -c keyguard -n "__fish_keyguard_needs_command" -s h -l help -d 'Print help'
 complete -c keyguard -n "__fish_keyguard_needs_command" -s V -l version -d 'Print version'
 complete -c keyguard -n "__fish_keyguard_needs_command" -f -a "scan" -d 'Scan files and directories for secrets'
+complete -c keyguard -n "__fish_keyguard_needs_command" -f -a "hook" -d 'Install or remove the git pre-commit hook that runs `keyguard scan staged`'
 complete -c keyguard -n "__fish_keyguard_needs_command" -f -a "rules" -d 'List the rule catalogue (what keyguard finds)'
 complete -c keyguard -n "__fish_keyguard_needs_command" -f -a "completions" -d 'Print a shell completion script to standard output'
 complete -c keyguard -n "__fish_keyguard_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c keyguard -n "__fish_keyguard_using_subcommand scan" -l max-file-size -d 'Skip files larger than this (e.g. 10MiB) [default: 64MiB, or [scan] max_file_size]' -r
-complete -c keyguard -n "__fish_keyguard_using_subcommand scan" -l format -d 'Report format' -r -f -a "human\t''
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged help" -l max-file-size -d 'Skip files larger than this (e.g. 10MiB) [default: 64MiB, or [scan] max_file_size]' -r
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged help" -l format -d 'Report format' -r -f -a "human\t''
 json\t''
 sarif\t''"
-complete -c keyguard -n "__fish_keyguard_using_subcommand scan" -s o -l output -d 'Write the report to FILE (created 0600, replaced atomically) instead of standard output' -r -F
-complete -c keyguard -n "__fish_keyguard_using_subcommand scan" -l baseline -d 'Hide findings whose rule and secret appear in this earlier JSON report' -r -F
-complete -c keyguard -n "__fish_keyguard_using_subcommand scan" -l config -d 'Read this keyguard.toml instead of looking in the scanned directory and here' -r -F
-complete -c keyguard -n "__fish_keyguard_using_subcommand scan" -l color -d 'When to use colour (NO_COLOR is honoured in auto mode)' -r -f -a "auto\t''
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged help" -s o -l output -d 'Write the report to FILE (created 0600, replaced atomically) instead of standard output' -r -F
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged help" -l baseline -d 'Hide findings whose rule and secret appear in this earlier JSON report' -r -F
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged help" -l config -d 'Read this keyguard.toml instead of looking in the scanned directory and here' -r -F
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged help" -l color -d 'When to use colour (NO_COLOR is honoured in auto mode)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c keyguard -n "__fish_keyguard_using_subcommand scan" -s j -l threads -d 'Number of threads [default: number of CPUs]' -r
-complete -c keyguard -n "__fish_keyguard_using_subcommand scan" -l follow -d 'Follow symbolic links (loops are detected and skipped)'
-complete -c keyguard -n "__fish_keyguard_using_subcommand scan" -l no-ignore -d 'Don\'t honour .gitignore, .ignore and .keyguardignore'
-complete -c keyguard -n "__fish_keyguard_using_subcommand scan" -l all-rules -d 'Also run optional rules (identifiers such as bucket names and ARNs; see `keyguard rules`)'
-complete -c keyguard -n "__fish_keyguard_using_subcommand scan" -l show-secrets -d 'Print secrets in full instead of redacted (keep such reports private)'
-complete -c keyguard -n "__fish_keyguard_using_subcommand scan" -s q -l quiet -d 'Print no summary or warnings on standard error'
-complete -c keyguard -n "__fish_keyguard_using_subcommand scan" -l exit-zero -d 'Exit 0 even when secrets are found (errors still exit 2)'
-complete -c keyguard -n "__fish_keyguard_using_subcommand scan" -s h -l help -d 'Print help'
-complete -c keyguard -n "__fish_keyguard_using_subcommand scan" -s V -l version -d 'Print version'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged help" -s j -l threads -d 'Number of threads [default: number of CPUs]' -r
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged help" -l follow -d 'Follow symbolic links (loops are detected and skipped)'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged help" -l no-ignore -d 'Don\'t honour .gitignore, .ignore and .keyguardignore'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged help" -l all-rules -d 'Also run optional rules (identifiers such as bucket names and ARNs; see `keyguard rules`)'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged help" -l show-secrets -d 'Print secrets in full instead of redacted (keep such reports private)'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged help" -s q -l quiet -d 'Print no summary or warnings on standard error'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged help" -l exit-zero -d 'Exit 0 even when secrets are found (errors still exit 2)'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged help" -s h -l help -d 'Print help'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged help" -s V -l version -d 'Print version'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged help" -a "git" -d 'Scan a repository\'s whole history: every commit, branch, tag, note and stash, commit messages, and objects no ref reaches any more'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged help" -a "staged" -d 'Scan what `git commit` would record now, reporting only keys on added lines'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged help" -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from git" -l range -d 'Only commits in this range (`A..B`: reachable from B, not from A) and the blobs they add' -r
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from git" -l since -d 'Only commits made on or after DATE (2024-01-31, an RFC 3339 time, or `90 days ago`)' -r
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from git" -l branch -d 'Only this branch, tag or other ref (repeatable) instead of every ref' -r
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from git" -l max-file-size -d 'Skip blobs larger than this (e.g. 10MiB) [default: 64MiB, or [scan] max_file_size]' -r
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from git" -l format -d 'Report format' -r -f -a "human\t''
+json\t''
+sarif\t''"
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from git" -s o -l output -d 'Write the report to FILE (created 0600, replaced atomically) instead of standard output' -r -F
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from git" -l baseline -d 'Hide findings whose rule and secret appear in this earlier JSON report' -r -F
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from git" -l config -d 'Read this keyguard.toml instead of looking in the scanned directory and here' -r -F
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from git" -l color -d 'When to use colour (NO_COLOR is honoured in auto mode)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from git" -s j -l threads -d 'Number of threads [default: number of CPUs]' -r
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from git" -l reachable-only -d 'Skip objects that no ref reaches (dangling commits and blobs)'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from git" -l submodules -d 'Also scan the histories of submodules that are checked out'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from git" -l all-rules -d 'Also run optional rules (identifiers such as bucket names and ARNs)'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from git" -l show-secrets -d 'Print secrets in full instead of redacted (keep such reports private)'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from git" -s q -l quiet -d 'Print no summary or warnings on standard error'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from git" -l exit-zero -d 'Exit 0 even when secrets are found (errors still exit 2)'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from git" -s h -l help -d 'Print help'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from git" -s V -l version -d 'Print version'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from staged" -s C -l repo -d 'The repository [default: the one the current directory is in]' -r -F
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from staged" -l max-file-size -d 'Skip staged files larger than this [default: 64MiB, or [scan] max_file_size]' -r
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from staged" -l format -d 'Report format' -r -f -a "human\t''
+json\t''
+sarif\t''"
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from staged" -s o -l output -d 'Write the report to FILE (created 0600, replaced atomically) instead of standard output' -r -F
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from staged" -l baseline -d 'Hide findings whose rule and secret appear in this earlier JSON report' -r -F
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from staged" -l config -d 'Read this keyguard.toml instead of looking in the scanned directory and here' -r -F
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from staged" -l color -d 'When to use colour (NO_COLOR is honoured in auto mode)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from staged" -s j -l threads -d 'Number of threads [default: number of CPUs]' -r
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from staged" -l all-rules -d 'Also run optional rules (identifiers such as bucket names and ARNs)'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from staged" -l show-secrets -d 'Print secrets in full instead of redacted (keep such reports private)'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from staged" -s q -l quiet -d 'Print no summary or warnings on standard error'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from staged" -l exit-zero -d 'Exit 0 even when secrets are found (errors still exit 2)'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from staged" -s h -l help -d 'Print help'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from staged" -s V -l version -d 'Print version'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from help" -f -a "git" -d 'Scan a repository\'s whole history: every commit, branch, tag, note and stash, commit messages, and objects no ref reaches any more'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from help" -f -a "staged" -d 'Scan what `git commit` would record now, reporting only keys on added lines'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c keyguard -n "__fish_keyguard_using_subcommand hook; and not __fish_seen_subcommand_from install uninstall help" -s h -l help -d 'Print help'
+complete -c keyguard -n "__fish_keyguard_using_subcommand hook; and not __fish_seen_subcommand_from install uninstall help" -s V -l version -d 'Print version'
+complete -c keyguard -n "__fish_keyguard_using_subcommand hook; and not __fish_seen_subcommand_from install uninstall help" -f -a "install" -d 'Install a pre-commit hook running `keyguard scan staged` (an existing hook is kept and still runs first)'
+complete -c keyguard -n "__fish_keyguard_using_subcommand hook; and not __fish_seen_subcommand_from install uninstall help" -f -a "uninstall" -d 'Remove keyguard\'s pre-commit hook and restore the hook that was there before'
+complete -c keyguard -n "__fish_keyguard_using_subcommand hook; and not __fish_seen_subcommand_from install uninstall help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c keyguard -n "__fish_keyguard_using_subcommand hook; and __fish_seen_subcommand_from install" -s C -l repo -d 'The repository [default: the one the current directory is in]' -r -F
+complete -c keyguard -n "__fish_keyguard_using_subcommand hook; and __fish_seen_subcommand_from install" -s q -l quiet -d 'Print nothing but errors'
+complete -c keyguard -n "__fish_keyguard_using_subcommand hook; and __fish_seen_subcommand_from install" -s h -l help -d 'Print help'
+complete -c keyguard -n "__fish_keyguard_using_subcommand hook; and __fish_seen_subcommand_from install" -s V -l version -d 'Print version'
+complete -c keyguard -n "__fish_keyguard_using_subcommand hook; and __fish_seen_subcommand_from uninstall" -s C -l repo -d 'The repository [default: the one the current directory is in]' -r -F
+complete -c keyguard -n "__fish_keyguard_using_subcommand hook; and __fish_seen_subcommand_from uninstall" -s q -l quiet -d 'Print nothing but errors'
+complete -c keyguard -n "__fish_keyguard_using_subcommand hook; and __fish_seen_subcommand_from uninstall" -s h -l help -d 'Print help'
+complete -c keyguard -n "__fish_keyguard_using_subcommand hook; and __fish_seen_subcommand_from uninstall" -s V -l version -d 'Print version'
+complete -c keyguard -n "__fish_keyguard_using_subcommand hook; and __fish_seen_subcommand_from help" -f -a "install" -d 'Install a pre-commit hook running `keyguard scan staged` (an existing hook is kept and still runs first)'
+complete -c keyguard -n "__fish_keyguard_using_subcommand hook; and __fish_seen_subcommand_from help" -f -a "uninstall" -d 'Remove keyguard\'s pre-commit hook and restore the hook that was there before'
+complete -c keyguard -n "__fish_keyguard_using_subcommand hook; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c keyguard -n "__fish_keyguard_using_subcommand rules" -l format -d 'Output format' -r -f -a "human\t''
 json\t''"
 complete -c keyguard -n "__fish_keyguard_using_subcommand rules" -l provider -d 'Only rules of this provider (e.g. openai)' -r
@@ -57,7 +120,12 @@ complete -c keyguard -n "__fish_keyguard_using_subcommand rules" -s h -l help -d
 complete -c keyguard -n "__fish_keyguard_using_subcommand rules" -s V -l version -d 'Print version'
 complete -c keyguard -n "__fish_keyguard_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c keyguard -n "__fish_keyguard_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c keyguard -n "__fish_keyguard_using_subcommand help; and not __fish_seen_subcommand_from scan rules completions help" -f -a "scan" -d 'Scan files and directories for secrets'
-complete -c keyguard -n "__fish_keyguard_using_subcommand help; and not __fish_seen_subcommand_from scan rules completions help" -f -a "rules" -d 'List the rule catalogue (what keyguard finds)'
-complete -c keyguard -n "__fish_keyguard_using_subcommand help; and not __fish_seen_subcommand_from scan rules completions help" -f -a "completions" -d 'Print a shell completion script to standard output'
-complete -c keyguard -n "__fish_keyguard_using_subcommand help; and not __fish_seen_subcommand_from scan rules completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c keyguard -n "__fish_keyguard_using_subcommand help; and not __fish_seen_subcommand_from scan hook rules completions help" -f -a "scan" -d 'Scan files and directories for secrets'
+complete -c keyguard -n "__fish_keyguard_using_subcommand help; and not __fish_seen_subcommand_from scan hook rules completions help" -f -a "hook" -d 'Install or remove the git pre-commit hook that runs `keyguard scan staged`'
+complete -c keyguard -n "__fish_keyguard_using_subcommand help; and not __fish_seen_subcommand_from scan hook rules completions help" -f -a "rules" -d 'List the rule catalogue (what keyguard finds)'
+complete -c keyguard -n "__fish_keyguard_using_subcommand help; and not __fish_seen_subcommand_from scan hook rules completions help" -f -a "completions" -d 'Print a shell completion script to standard output'
+complete -c keyguard -n "__fish_keyguard_using_subcommand help; and not __fish_seen_subcommand_from scan hook rules completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c keyguard -n "__fish_keyguard_using_subcommand help; and __fish_seen_subcommand_from scan" -f -a "git" -d 'Scan a repository\'s whole history: every commit, branch, tag, note and stash, commit messages, and objects no ref reaches any more'
+complete -c keyguard -n "__fish_keyguard_using_subcommand help; and __fish_seen_subcommand_from scan" -f -a "staged" -d 'Scan what `git commit` would record now, reporting only keys on added lines'
+complete -c keyguard -n "__fish_keyguard_using_subcommand help; and __fish_seen_subcommand_from hook" -f -a "install" -d 'Install a pre-commit hook running `keyguard scan staged` (an existing hook is kept and still runs first)'
+complete -c keyguard -n "__fish_keyguard_using_subcommand help; and __fish_seen_subcommand_from hook" -f -a "uninstall" -d 'Remove keyguard\'s pre-commit hook and restore the hook that was there before'

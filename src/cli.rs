@@ -12,6 +12,8 @@ Examples:
   keyguard scan src .env             scan some paths
   keyguard scan --format sarif -o keyguard.sarif
                                      write a SARIF report for GitHub code scanning
+  keyguard scan git                  scan every commit of the repository here
+  keyguard hook install              block commits that add secrets
   keyguard rules                     list what keyguard looks for
   keyguard completions bash > /etc/bash_completion.d/keyguard";
 
@@ -24,6 +26,9 @@ Examples:
   keyguard scan --baseline report.json
                                      report only keys not in an earlier report
   keyguard scan --exit-zero          report, but never fail a build
+
+  keyguard scan git                  every commit, branch, tag and stash of this repository
+  keyguard scan staged               what `git commit` would record (the pre-commit hook)
 
 Exit status: 0 nothing found, 1 findings, 2 error.
 Secrets are redacted (sk-proj-…Xy9Z) unless --show-secrets is given.
@@ -50,6 +55,9 @@ pub enum Command {
     /// Scan files and directories for secrets
     #[command(after_help = SCAN_EXAMPLES)]
     Scan(ScanArgs),
+    /// Install or remove the git pre-commit hook that runs `keyguard scan staged`
+    #[command(subcommand)]
+    Hook(HookCommand),
     /// List the rule catalogue (what keyguard finds)
     Rules(RulesArgs),
     /// Print a shell completion script to standard output
@@ -61,7 +69,11 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct ScanArgs {
+    #[command(subcommand)]
+    pub mode: Option<ScanMode>,
+
     /// Files or directories to scan; `-` reads standard input [default: .]
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
@@ -84,6 +96,126 @@ pub struct ScanArgs {
 
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScanMode {
+    /// Scan a repository's whole history: every commit, branch, tag, note and stash, commit
+    /// messages, and objects no ref reaches any more
+    #[command(after_help = GIT_EXAMPLES)]
+    Git(GitArgs),
+    /// Scan what `git commit` would record now, reporting only keys on added lines
+    #[command(after_help = STAGED_EXAMPLES)]
+    Staged(StagedArgs),
+}
+
+const GIT_EXAMPLES: &str = "\
+Examples:
+  keyguard scan git                  the repository here, all of its history
+  keyguard scan git ../other.git     another repository (bare repositories work too)
+  keyguard scan git --range origin/main..HEAD
+                                     only the commits a pull request adds (CI)
+  keyguard scan git --since 2024-01-01 --branch main
+  keyguard scan git --format sarif -o keyguard.sarif
+
+Each blob is scanned once and reported at the commit and path that first introduced it.
+`present_at_head: false` means the key is gone from HEAD but still in history: anyone with a
+clone has it, so it must be revoked. Objects no ref reaches (after `reset --hard`, dropped
+`git add`s) are scanned too and reported as unreachable, unless --reachable-only.
+The repository is read with libgit2: its hooks, config and filters never run.";
+
+const STAGED_EXAMPLES: &str = "\
+Examples:
+  keyguard scan staged               in a pre-commit hook (see `keyguard hook install`)
+  keyguard scan staged --format json
+
+Only lines the commit would add are reported: a key already in HEAD does not block a commit
+that does not touch it. Exit status: 0 nothing found, 1 findings (the commit is blocked), 2 error.";
+
+#[derive(Debug, Args)]
+pub struct GitArgs {
+    /// The repository: a working tree, a `.git` directory or a bare repository [default: .]
+    #[arg(value_name = "REPO")]
+    pub repo: Option<PathBuf>,
+
+    /// Only commits in this range (`A..B`: reachable from B, not from A) and the blobs they add
+    #[arg(long, value_name = "A..B")]
+    pub range: Option<String>,
+
+    /// Only commits made on or after DATE (2024-01-31, an RFC 3339 time, or `90 days ago`)
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+
+    /// Only this branch, tag or other ref (repeatable) instead of every ref
+    #[arg(long, value_name = "REF")]
+    pub branch: Vec<String>,
+
+    /// Skip objects that no ref reaches (dangling commits and blobs)
+    #[arg(long)]
+    pub reachable_only: bool,
+
+    /// Also scan the histories of submodules that are checked out
+    #[arg(long)]
+    pub submodules: bool,
+
+    /// Skip blobs larger than this (e.g. 10MiB) [default: 64MiB, or [scan] max_file_size]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_file_size: Option<u64>,
+
+    /// Also run optional rules (identifiers such as bucket names and ARNs)
+    #[arg(long)]
+    pub all_rules: bool,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct StagedArgs {
+    /// The repository [default: the one the current directory is in]
+    #[arg(long, short = 'C', value_name = "REPO")]
+    pub repo: Option<PathBuf>,
+
+    /// Skip staged files larger than this [default: 64MiB, or [scan] max_file_size]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_file_size: Option<u64>,
+
+    /// Also run optional rules (identifiers such as bucket names and ARNs)
+    #[arg(long)]
+    pub all_rules: bool,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HookCommand {
+    /// Install a pre-commit hook running `keyguard scan staged` (an existing hook is kept and
+    /// still runs first)
+    #[command(after_help = HOOK_EXAMPLES)]
+    Install(HookArgs),
+    /// Remove keyguard's pre-commit hook and restore the hook that was there before
+    Uninstall(HookArgs),
+}
+
+const HOOK_EXAMPLES: &str = "\
+Examples:
+  keyguard hook install              in the repository here
+  keyguard hook install -C ../app    in another repository
+
+core.hooksPath is honoured. An existing pre-commit hook is never overwritten: it is kept beside
+keyguard's and runs first; `keyguard hook uninstall` puts it back.
+With the pre-commit framework, add keyguard to .pre-commit-config.yaml instead (see README).";
+
+#[derive(Debug, Args)]
+pub struct HookArgs {
+    /// The repository [default: the one the current directory is in]
+    #[arg(long, short = 'C', value_name = "REPO")]
+    pub repo: Option<PathBuf>,
+
+    /// Print nothing but errors
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 /// Options every scan mode shares.

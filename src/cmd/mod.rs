@@ -2,8 +2,11 @@
 //! pipe wants); messages for people go to standard error through `Printer`.
 
 pub mod completions;
+pub mod hook;
 pub mod rules;
 pub mod scan;
+pub mod scan_git;
+pub mod scan_staged;
 
 use std::io::IsTerminal;
 use std::sync::Arc;

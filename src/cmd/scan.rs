@@ -9,17 +9,24 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 
 use super::{Outcome, Printer};
-use crate::cli::{CommonArgs, ScanArgs};
+use std::sync::Arc;
+
+use crate::cli::{CommonArgs, ScanArgs, ScanMode};
 use crate::config::Config;
 use crate::engine::Scanner;
 use crate::finding::Finding;
 use crate::report::{Format, Report, Summary};
-use crate::source::tree::{self, Stats, TreeOptions};
+use crate::rules::RuleSet;
+use crate::source::Stats;
+use crate::source::tree::{self, TreeOptions};
 use crate::suppress::Suppressor;
 
 pub fn run(args: &ScanArgs, out: &mut dyn std::io::Write) -> Result<Outcome> {
-    let started = Instant::now();
-    let printer = Printer::new(args.common.quiet, args.common.color);
+    match &args.mode {
+        Some(ScanMode::Git(git)) => return super::scan_git::run(git, out),
+        Some(ScanMode::Staged(staged)) => return super::scan_staged::run(staged, out),
+        None => {}
+    }
     let roots: Vec<PathBuf> = if args.paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
@@ -32,122 +39,140 @@ pub fn run(args: &ScanArgs, out: &mut dyn std::io::Write) -> Result<Outcome> {
     if !stdin {
         tree::check_roots(&roots)?;
     }
-    let config = Config::discover(args.common.config.as_deref(), &roots)?;
-    let config_name = config.name();
-    tree::validate_globs(&config.scan.exclude)
-        .map_err(|e| anyhow::anyhow!("{config_name}: [scan] exclude: {e}"))?;
-    if let Some(p) = &config.path {
-        // Said every time: a config found in the current directory applies to whatever is
-        // scanned from there, and its [allow] hides findings.
-        printer.info(&format!("keyguard: using {}", crate::sanitize::path(p)));
-    }
-    let rules = super::load_rules(&config, args.all_rules, &printer)?;
-    let scanner = Scanner::new(rules.clone()).context("building the scanner")?;
-    let mut suppressor = Suppressor::from_config(&config.allow, &config_name)?;
-    if let Some(b) = &args.common.baseline {
-        suppressor.load_baseline(b)?;
-    }
+    let p = Prepared::new(&args.common, args.all_rules, &roots)?;
+    tree::validate_globs(&p.config.scan.exclude)
+        .map_err(|e| anyhow::anyhow!("{}: [scan] exclude: {e}", p.config.name()))?;
 
     let opts = TreeOptions {
         roots: roots.clone(),
         threads: threads(&args.common),
-        max_file_size: args.max_file_size.unwrap_or(config.max_file_size()),
+        max_file_size: args.max_file_size.unwrap_or(p.config.max_file_size()),
         follow_symlinks: args.follow,
         honour_ignore_files: !args.no_ignore,
-        exclude: config.scan.exclude.clone(),
+        exclude: p.config.scan.exclude.clone(),
     };
     let stats = Stats::default();
     let findings = if stdin {
-        tree::scan_stdin(&opts, &scanner, &stats).context("reading standard input")?
+        tree::scan_stdin(&opts, &p.scanner, &stats).context("reading standard input")?
     } else {
-        let warn = |m: String| printer.warn(&m);
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(opts.threads)
-            .build()
-            .context("starting worker threads")?;
-        pool.install(|| tree::scan(&opts, &scanner, &stats, &warn))
+        let warn = |m: String| p.printer.warn(&m);
+        let pool = worker_pool(opts.threads)?;
+        pool.install(|| tree::scan(&opts, &p.scanner, &stats, &warn))
     };
-    finish(
-        "tree",
-        findings,
-        &stats,
-        &suppressor,
-        &rules,
-        &args.common,
-        &printer,
-        started,
-        out,
-    )
+    p.finish("tree", findings, &stats, &args.common, out)
 }
 
-fn threads(common: &CommonArgs) -> usize {
+pub fn threads(common: &CommonArgs) -> usize {
     match common.threads {
         Some(n) => n as usize,
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     }
 }
 
-/// Suppression, report and exit status: shared by every scan mode.
-#[allow(clippy::too_many_arguments)]
-pub fn finish(
-    source: &str,
-    mut findings: Vec<Finding>,
-    stats: &Stats,
-    suppressor: &Suppressor,
-    rules: &crate::rules::RuleSet,
-    common: &CommonArgs,
-    printer: &Printer,
-    started: Instant,
-    out: &mut dyn std::io::Write,
-) -> Result<Outcome> {
-    findings.sort_by(|a, b| {
-        (&a.path, a.line, a.column, &a.rule_id).cmp(&(&b.path, b.line, b.column, &b.rule_id))
-    });
-    let (findings, suppressed) = suppressor.apply(findings);
-    let summary = Summary {
-        files: stats.files.load(Ordering::Relaxed),
-        bytes: stats.bytes.load(Ordering::Relaxed),
-        commits: 0,
-        blobs: 0,
-        skipped_binary: stats.binary.load(Ordering::Relaxed),
-        skipped_too_large: stats.too_large.load(Ordering::Relaxed),
-        skipped_unreadable: stats.unreadable.load(Ordering::Relaxed),
-        suppressed: suppressed as u64,
-        duration_ms: started.elapsed().as_millis() as u64,
-    };
-    let report = Report {
-        source,
-        findings: &findings,
-        summary,
-        show_secrets: common.show_secrets,
-        rules,
-    };
-    match &common.output {
-        Some(path) => {
-            let mut buf = Vec::new();
-            report.write(common.format, &mut buf, false)?;
-            super::write_private_file(path, &buf)?;
+pub fn worker_pool(threads: usize) -> Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("starting worker threads")
+}
+
+/// What every scan mode sets up before reading anything: messages, config, rules, the scanner and
+/// suppression.
+pub struct Prepared {
+    pub printer: Printer,
+    pub config: Config,
+    pub rules: Arc<RuleSet>,
+    pub scanner: Scanner,
+    pub suppressor: Suppressor,
+    pub started: Instant,
+}
+
+impl Prepared {
+    /// `config_roots`: where to look for keyguard.toml (then the current directory), unless
+    /// `--config` names one.
+    pub fn new(common: &CommonArgs, all_rules: bool, config_roots: &[PathBuf]) -> Result<Prepared> {
+        let started = Instant::now();
+        let printer = Printer::new(common.quiet, common.color);
+        let config = Config::discover(common.config.as_deref(), config_roots)?;
+        if let Some(p) = &config.path {
+            // Said every time: a config found in the current directory applies to whatever is
+            // scanned from there, and its [allow] hides findings.
+            printer.info(&format!("keyguard: using {}", crate::sanitize::path(p)));
         }
-        None => {
-            let color = common.format == Format::Human
-                && super::use_color(common.color, std::io::stdout().is_terminal());
-            match report
-                .write(common.format, out, color)
-                .and_then(|_| out.flush())
-            {
-                // `keyguard scan | head`: the reader has what it wanted; the exit status must
-                // still say that secrets were found.
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-                r => r?,
+        let rules = super::load_rules(&config, all_rules, &printer)?;
+        let scanner = Scanner::new(rules.clone()).context("building the scanner")?;
+        let mut suppressor = Suppressor::from_config(&config.allow, &config.name())?;
+        if let Some(b) = &common.baseline {
+            suppressor.load_baseline(b)?;
+        }
+        Ok(Prepared {
+            printer,
+            config,
+            rules,
+            scanner,
+            suppressor,
+            started,
+        })
+    }
+
+    /// Suppression, report and exit status: shared by every scan mode.
+    pub fn finish(
+        &self,
+        source: &str,
+        mut findings: Vec<Finding>,
+        stats: &Stats,
+        common: &CommonArgs,
+        out: &mut dyn std::io::Write,
+    ) -> Result<Outcome> {
+        findings.sort_by(|a, b| {
+            (&a.path, a.line, a.column, &a.rule_id).cmp(&(&b.path, b.line, b.column, &b.rule_id))
+        });
+        let (findings, suppressed) = self.suppressor.apply(findings);
+        let summary = Summary {
+            files: stats.files.load(Ordering::Relaxed),
+            bytes: stats.bytes.load(Ordering::Relaxed),
+            commits: stats.commits.load(Ordering::Relaxed),
+            blobs: stats.blobs.load(Ordering::Relaxed),
+            skipped_binary: stats.binary.load(Ordering::Relaxed),
+            skipped_too_large: stats.too_large.load(Ordering::Relaxed),
+            skipped_unreadable: stats.unreadable.load(Ordering::Relaxed),
+            suppressed: suppressed as u64,
+            duration_ms: self.started.elapsed().as_millis() as u64,
+        };
+        let report = Report {
+            source,
+            findings: &findings,
+            summary,
+            show_secrets: common.show_secrets,
+            rules: &self.rules,
+        };
+        match &common.output {
+            Some(path) => {
+                let mut buf = Vec::new();
+                report.write(common.format, &mut buf, false)?;
+                super::write_private_file(path, &buf)?;
+            }
+            None => {
+                let color = common.format == Format::Human
+                    && super::use_color(common.color, std::io::stdout().is_terminal());
+                match report
+                    .write(common.format, out, color)
+                    .and_then(|_| out.flush())
+                {
+                    // `keyguard scan | head`: the reader has what it wanted; the exit status must
+                    // still say that secrets were found.
+                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                    r => r?,
+                }
             }
         }
+        print_summary(&report, &self.printer);
+        Ok(if findings.is_empty() || common.exit_zero {
+            Outcome::Clean
+        } else {
+            Outcome::Findings
+        })
     }
-    print_summary(&report, printer);
-    Ok(if findings.is_empty() || common.exit_zero {
-        Outcome::Clean
-    } else {
-        Outcome::Findings
-    })
 }
 
 fn print_summary(report: &Report, printer: &Printer) {
@@ -167,10 +192,19 @@ fn print_summary(report: &Report, printer: &Printer) {
             plural(files_with.len())
         )
     };
+    let scanned = if report.source == "git" {
+        format!(
+            "{} commit{}, {} blob{}",
+            s.commits,
+            plural(s.commits as usize),
+            s.blobs,
+            plural(s.blobs as usize)
+        )
+    } else {
+        format!("{} file{}", s.files, plural(s.files as usize))
+    };
     line.push_str(&format!(
-        "; scanned {} file{}, {} in {:.2}s",
-        s.files,
-        plural(s.files as usize),
+        "; scanned {scanned}, {} in {:.2}s",
         human_bytes(s.bytes),
         s.duration_ms as f64 / 1000.0
     ));

@@ -1,10 +1,26 @@
 //! Where bytes come from. Each source yields `(origin, bytes)` to the engine and turns the engine's
 //! byte offsets into lines and columns. Sources never know rules.
 
+pub mod git;
+pub mod staged;
 pub mod tree;
+
+use std::sync::atomic::AtomicU64;
 
 use crate::engine::Scanner;
 use crate::finding::Finding;
+
+/// Counters for the report summary, shared by every source.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub files: AtomicU64,
+    pub bytes: AtomicU64,
+    pub commits: AtomicU64,
+    pub blobs: AtomicU64,
+    pub binary: AtomicU64,
+    pub too_large: AtomicU64,
+    pub unreadable: AtomicU64,
+}
 
 /// The marker that suppresses findings on its line.
 pub const INLINE_ALLOW: &[u8] = b"keyguard:allow";

@@ -5,13 +5,14 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
 use ignore::gitignore::Gitignore;
 use ignore::{WalkBuilder, WalkState};
 
 use crate::engine::Scanner;
 use crate::finding::Finding;
+pub use crate::source::Stats;
 use crate::sanitize;
 
 pub const IGNORE_FILE: &str = ".keyguardignore";
@@ -39,15 +40,6 @@ pub struct TreeOptions {
     pub exclude: Vec<String>,
 }
 
-/// Counters for the report summary.
-#[derive(Debug, Default)]
-pub struct Stats {
-    pub files: AtomicU64,
-    pub bytes: AtomicU64,
-    pub binary: AtomicU64,
-    pub too_large: AtomicU64,
-    pub unreadable: AtomicU64,
-}
 
 /// One root the user named, and how to show paths under it.
 struct Root {

@@ -1,0 +1,1 @@
+//! The git history source (see `scan git`).

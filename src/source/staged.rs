@@ -1,0 +1,1 @@
+//! The staged-changes source (see `scan staged`).
