@@ -51,6 +51,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once; boxing would only add noise
 pub enum Command {
     /// Scan files and directories for secrets
     #[command(after_help = SCAN_EXAMPLES)]
@@ -99,6 +100,7 @@ pub struct ScanArgs {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)]
 pub enum ScanMode {
     /// Scan a repository's whole history: every commit, branch, tag, note and stash, commit
     /// messages, and objects no ref reaches any more

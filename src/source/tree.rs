@@ -12,8 +12,8 @@ use ignore::{WalkBuilder, WalkState};
 
 use crate::engine::Scanner;
 use crate::finding::Finding;
-pub use crate::source::Stats;
 use crate::sanitize;
+pub use crate::source::Stats;
 
 pub const IGNORE_FILE: &str = ".keyguardignore";
 
@@ -39,7 +39,6 @@ pub struct TreeOptions {
     /// Gitignore-style globs relative to each root: never read.
     pub exclude: Vec<String>,
 }
-
 
 /// One root the user named, and how to show paths under it.
 struct Root {
