@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod git;
+
 use std::path::PathBuf;
 
 /// `../shared` beside the repository, where CI puts the team's shared data.
