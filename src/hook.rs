@@ -213,6 +213,11 @@ pub fn script(keyguard: Option<&Path>) -> Vec<u8> {
              # `keyguard hook uninstall` removes this file and puts that one back.\n\
              # `git commit --no-verify` skips every pre-commit hook for one commit.\n\
              \n\
+             # Run as the kept hook of another keyguard hook (a symlink to it, say): that one\n\
+             # scans, and this one must not start itself again.\n\
+             if [ -n \"${{KEYGUARD_CHAINED_HOOK:-}}\" ]; then\n\
+             \x20   exit 0\n\
+             fi\n\
              case $0 in\n\
              \x20   */*) hooks_dir=${{0%/*}} ;;\n\
              \x20   *) hooks_dir=. ;;\n\
@@ -220,7 +225,7 @@ pub fn script(keyguard: Option<&Path>) -> Vec<u8> {
              chained=\"$hooks_dir/{CHAINED_NAME}\"\n\
              # Like git, run it only if it is executable; same arguments and standard input.\n\
              if [ -x \"$chained\" ]; then\n\
-             \x20   \"$chained\" \"$@\" || exit $?\n\
+             \x20   KEYGUARD_CHAINED_HOOK=1 \"$chained\" \"$@\" || exit $?\n\
              fi\n\
              \n"
         )
@@ -531,5 +536,22 @@ mod tests {
         std::fs::remove_file(&log).unwrap();
         assert_eq!(run("3").code(), Some(3));
         assert_eq!(std::fs::read_to_string(&log).unwrap(), "chained 2:a b:c\n");
+        std::fs::remove_file(&log).unwrap();
+
+        // A kept hook that is keyguard's own (here: a symlink to it) does not loop, and the scan
+        // runs once.
+        std::fs::remove_file(hooks.join(CHAINED_NAME)).unwrap();
+        std::os::unix::fs::symlink(HOOK_NAME, hooks.join(CHAINED_NAME)).unwrap();
+        let status = Command::new("timeout")
+            .arg("20")
+            .arg(hooks.join(HOOK_NAME))
+            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert_eq!(
+            std::fs::read_to_string(&log).unwrap(),
+            "keyguard scan staged\n"
+        );
     }
 }
