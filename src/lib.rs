@@ -8,6 +8,7 @@ pub mod cmd;
 pub mod config;
 pub mod engine;
 pub mod finding;
+pub mod hook;
 pub mod report;
 pub mod rules;
 pub mod sanitize;

@@ -4,6 +4,7 @@ mod completions;
 mod config;
 mod conformance;
 mod engine_props;
+mod hook;
 mod reports;
 mod scan;
 mod support;
