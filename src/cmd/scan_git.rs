@@ -53,8 +53,8 @@ pub fn run(args: &GitArgs, out: &mut dyn std::io::Write) -> Result<Outcome> {
     let mut findings = scan_repository(&repo, "", &opts, &p, &stats, &warn, show_progress)?;
     if args.submodules {
         for sm in repo.submodules().context("reading .gitmodules")? {
-            let sm_path = String::from_utf8_lossy(sm.path().as_os_str().as_encoded_bytes())
-                .into_owned();
+            let sm_path =
+                String::from_utf8_lossy(sm.path().as_os_str().as_encoded_bytes()).into_owned();
             match sm.open() {
                 Ok(sub) => {
                     let prefix = format!("{}/", crate::sanitize::escape(&sm_path));
@@ -89,18 +89,16 @@ fn scan_repository(
 ) -> Result<Vec<Finding>> {
     let progress = bar(show_progress);
     progress.set_style(
-        ProgressStyle::with_template(
-            "{bar:30} {pos}/{len} objects  {mbps}  {elapsed_precise}",
-        )
-        .unwrap()
-        .with_key("mbps", {
-            let stats = Arc::clone(stats);
-            move |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                let secs = state.elapsed().as_secs_f64().max(0.001);
-                let mb = stats.bytes.load(Ordering::Relaxed) as f64 / 1e6;
-                let _ = write!(w, "{:.0} MB/s", mb / secs);
-            }
-        }),
+        ProgressStyle::with_template("{bar:30} {pos}/{len} objects  {mbps}  {elapsed_precise}")
+            .unwrap()
+            .with_key("mbps", {
+                let stats = Arc::clone(stats);
+                move |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let secs = state.elapsed().as_secs_f64().max(0.001);
+                    let mb = stats.bytes.load(Ordering::Relaxed) as f64 / 1e6;
+                    let _ = write!(w, "{:.0} MB/s", mb / secs);
+                }
+            }),
     );
     let (plan, mut findings) = git::scan(
         &git::git_dir(repo),

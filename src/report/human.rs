@@ -47,6 +47,28 @@ pub fn write(r: &Report, out: &mut dyn std::io::Write, color: bool) -> std::io::
             line.push_str(&format!("  from {}:{}:{}", o.path, o.line, o.column));
         }
         writeln!(out, "{line}")?;
+        if let Some(c) = &f.commit {
+            let date = c.date.get(..10).unwrap_or(&c.date);
+            writeln!(
+                out,
+                "      {} {}  {} <{}>  {}",
+                c.id.get(..12).unwrap_or(&c.id).yellow(),
+                date,
+                crate::sanitize::escape(&c.author),
+                crate::sanitize::escape(&c.email),
+                crate::sanitize::escape(&c.summary).dimmed()
+            )?;
+        }
+        let mut notes = Vec::new();
+        if f.reachable == Some(false) {
+            notes.push("unreachable: no ref holds it, but the object is still in the repository");
+        }
+        if f.present_at_head == Some(false) {
+            notes.push("gone from HEAD, still in history: anyone with a clone has it");
+        }
+        for n in notes {
+            writeln!(out, "      {}", n.dimmed())?;
+        }
     }
     Ok(())
 }
