@@ -36,8 +36,22 @@ pub fn run(args: &ScanArgs, out: &mut dyn std::io::Write) -> Result<Outcome> {
     if stdin && roots.len() > 1 {
         anyhow::bail!("`-` (standard input) cannot be combined with other paths");
     }
-    if !stdin {
-        tree::check_roots(&roots)?;
+    if !stdin && let Err(e) = tree::check_roots(&roots) {
+        // `keyguard scan --format json git`: clap read `git` as a path because options came first.
+        if let Some(mode) = roots
+            .iter()
+            .find_map(|r| ["git", "staged"].into_iter().find(|m| r.as_os_str() == *m))
+        {
+            anyhow::bail!(
+                "{e}\n(to scan {}, put options after the mode: `keyguard scan {mode} --format json`)",
+                if mode == "git" {
+                    "history"
+                } else {
+                    "staged changes"
+                }
+            );
+        }
+        return Err(e.into());
     }
     let p = Prepared::new(&args.common, args.all_rules, &roots)?;
     tree::validate_globs(&p.config.scan.exclude)

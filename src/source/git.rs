@@ -111,6 +111,8 @@ fn describe(repo: &Repository) -> String {
 
 struct Walker<'r> {
     repo: &'r Repository,
+    /// Every commit loaded, scanned or not (older than --since): not dangling.
+    seen_commits: HashSet<Oid>,
     seen_trees: HashSet<Oid>,
     seen_blobs: HashSet<Oid>,
     seen_tags: HashSet<Oid>,
@@ -195,20 +197,15 @@ struct Node {
     parents: Vec<Oid>,
 }
 
-/// Loads every commit reachable from `tips` that is not already in `known`. Missing parents of
-/// a shallow clone's boundary are expected; other missing commits are warned about and skipped.
-fn load_commits(
-    repo: &Repository,
-    tips: &[Oid],
-    known: &HashMap<Oid, u32>,
-    w: &Walker,
-) -> Vec<Node> {
+/// Loads every commit reachable from `tips` that was not loaded before. Missing parents of a
+/// shallow clone's boundary are expected; other missing commits are warned about and skipped.
+fn load_commits(w: &mut Walker, tips: &[Oid]) -> Vec<Node> {
+    let repo = w.repo;
     let shallow: HashSet<Oid> = shallow_boundary(repo);
     let mut nodes = Vec::new();
-    let mut visited: HashSet<Oid> = HashSet::new();
     let mut stack: Vec<Oid> = tips.to_vec();
     while let Some(oid) = stack.pop() {
-        if known.contains_key(&oid) || !visited.insert(oid) {
+        if !w.seen_commits.insert(oid) {
             continue;
         }
         match repo.find_commit(oid) {
@@ -367,6 +364,7 @@ fn plan(
 ) -> Result<Plan, GitError> {
     let mut w = Walker {
         repo,
+        seen_commits: HashSet::new(),
         seen_trees: HashSet::new(),
         seen_blobs: HashSet::new(),
         seen_tags: HashSet::new(),
@@ -377,7 +375,6 @@ fn plan(
         stats,
     };
     let mut commits: Vec<Oid> = Vec::new();
-    let mut index: HashMap<Oid, u32> = HashMap::new();
 
     // Which commits to scan, in order, and which to hold as the boundary (seen, not scanned).
     let (roots, order, boundary) = if let Some(range) = &opts.range {
@@ -397,7 +394,7 @@ fn plan(
             }
             roots
         };
-        let nodes = topo_order(load_commits(repo, &roots.commits, &index, &w));
+        let nodes = topo_order(load_commits(&mut w, &roots.commits));
         let (order, boundary) = split_since(nodes, opts.since);
         (roots, order, boundary)
     };
@@ -405,7 +402,7 @@ fn plan(
     for tree in &boundary {
         w.walk_tree(*tree, "", None, true, false);
     }
-    plan_commits(&mut w, order, true, &mut commits, &mut index);
+    plan_commits(&mut w, order, true, &mut commits);
     for (tag, name) in &roots.tags {
         if w.seen_tags.insert(*tag) {
             w.push(Job {
@@ -439,7 +436,7 @@ fn plan(
     }
 
     if !opts.reachable_only && opts.range.is_none() && opts.refs.is_empty() {
-        plan_unreachable(&mut w, opts.since, &mut commits, &mut index)?;
+        plan_unreachable(&mut w, opts.since, &mut commits)?;
     }
 
     w.sink = None;
@@ -459,17 +456,10 @@ fn plan(
 }
 
 /// Queues each commit's message and the blobs its tree adds, in order.
-fn plan_commits(
-    w: &mut Walker,
-    order: Vec<Node>,
-    reachable: bool,
-    commits: &mut Vec<Oid>,
-    index: &mut HashMap<Oid, u32>,
-) {
+fn plan_commits(w: &mut Walker, order: Vec<Node>, reachable: bool, commits: &mut Vec<Oid>) {
     for node in order {
         let i = commits.len() as u32;
         commits.push(node.oid);
-        index.insert(node.oid, i);
         w.push(Job {
             what: JobKind::CommitMessage,
             oid: node.oid,
@@ -566,7 +556,6 @@ fn plan_unreachable(
     w: &mut Walker,
     since: Option<i64>,
     commits: &mut Vec<Oid>,
-    index: &mut HashMap<Oid, u32>,
 ) -> Result<(), GitError> {
     let repo = w.repo;
     let odb = repo.odb().map_err(|e| GitError::Broken {
@@ -575,7 +564,7 @@ fn plan_unreachable(
     })?;
     let mut unseen: Vec<Oid> = Vec::new();
     odb.foreach(|oid| {
-        if !index.contains_key(oid)
+        if !w.seen_commits.contains(oid)
             && !w.seen_trees.contains(oid)
             && !w.seen_blobs.contains(oid)
             && !w.seen_tags.contains(oid)
@@ -602,9 +591,9 @@ fn plan_unreachable(
             Err(e) => w.unreadable("object", oid, &e),
         }
     }
-    let nodes = topo_order(load_commits(repo, &dangling_commits, index, w));
+    let nodes = topo_order(load_commits(w, &dangling_commits));
     let (order, _) = split_since(nodes, since);
-    plan_commits(w, order, false, commits, index);
+    plan_commits(w, order, false, commits);
     if since.is_some() {
         // Loose trees, blobs and tags carry no date.
         return Ok(());

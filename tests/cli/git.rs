@@ -493,3 +493,27 @@ fn keys_in_notes_and_worktrees_are_found() {
         "in worktree"
     );
 }
+
+#[test]
+fn submodules_are_scanned_only_when_asked() {
+    let Some(outer) = repo() else { return };
+    let Some(inner) = repo() else { return };
+    let k = key(28);
+    inner.write("lib.txt", format!("{k}\n"));
+    inner.commit_all("inner key");
+    let url = inner.path().to_str().unwrap().to_string();
+    outer.git(&[
+        "-c",
+        "protocol.file.allow=always",
+        "submodule",
+        "add",
+        "-q",
+        &url,
+        "vendor/inner",
+    ]);
+    outer.commit_all("add submodule");
+    let (_, without) = scan_git(outer.path(), &[]);
+    assert!(findings_of(&without, &k).is_empty());
+    let (_, with) = scan_git(outer.path(), &["--submodules"]);
+    assert_eq!(only(&with, &k)["path"], "vendor/inner/lib.txt");
+}
