@@ -29,6 +29,8 @@ pub fn run(args: &GitArgs, out: &mut dyn std::io::Write) -> Result<Outcome> {
     let repo = git::open(&path)?;
     let config_roots: Vec<PathBuf> = repo.workdir().map(Path::to_path_buf).into_iter().collect();
     let p = Prepared::new(&args.common, args.all_rules, &config_roots)?;
+    crate::source::tree::validate_globs(&p.config.scan.exclude)
+        .map_err(|e| anyhow::anyhow!("{}: [scan] exclude: {e}", p.config.name()))?;
     let opts = GitOptions {
         range: args.range.clone(),
         since,
@@ -36,6 +38,7 @@ pub fn run(args: &GitArgs, out: &mut dyn std::io::Write) -> Result<Outcome> {
         reachable_only: args.reachable_only,
         max_blob_size: args.max_file_size.unwrap_or(p.config.max_file_size()),
         threads: threads(&args.common),
+        exclude: crate::source::tree::build_excludes(Path::new(""), &p.config.scan.exclude),
     };
     let stats = Arc::new(Stats::default());
     let warned = AtomicU64::new(0);

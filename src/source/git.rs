@@ -48,6 +48,8 @@ pub struct GitOptions {
     pub reachable_only: bool,
     pub max_blob_size: u64,
     pub threads: usize,
+    /// `[scan] exclude`: blobs at matching paths are never read.
+    pub exclude: Option<ignore::gitignore::Gitignore>,
 }
 
 /// One unit of scanning work: a blob at a path, or a message.
@@ -117,6 +119,9 @@ struct Walker<'r> {
     seen_blobs: HashSet<Oid>,
     seen_tags: HashSet<Oid>,
     jobs: Vec<Job>,
+    exclude: Option<&'r ignore::gitignore::Gitignore>,
+    /// Blobs seen only at excluded paths: not dangling either.
+    excluded: HashSet<Oid>,
     /// Jobs go to the readers as soon as they are planned.
     sink: Option<Sender<(usize, Job)>>,
     progress: &'r ProgressBar,
@@ -173,15 +178,26 @@ impl Walker<'_> {
                     // Submodule commits live in another repository.
                     0o160000 => {}
                     _ => {
-                        if self.seen_blobs.insert(entry.id()) && queue {
-                            self.push(Job {
-                                what: JobKind::Blob,
-                                oid: entry.id(),
-                                commit,
-                                path: format!("{prefix}{name}"),
-                                reachable,
-                            });
+                        if !queue || self.seen_blobs.contains(&entry.id()) {
+                            self.seen_blobs.insert(entry.id());
+                            continue;
                         }
+                        let path = format!("{prefix}{name}");
+                        // An excluded path is skipped, not marked: the same blob elsewhere counts.
+                        if self.exclude.is_some_and(|ex| {
+                            ex.matched_path_or_any_parents(&path, false).is_ignore()
+                        }) {
+                            self.excluded.insert(entry.id());
+                            continue;
+                        }
+                        self.seen_blobs.insert(entry.id());
+                        self.push(Job {
+                            what: JobKind::Blob,
+                            oid: entry.id(),
+                            commit,
+                            path,
+                            reachable,
+                        });
                     }
                 }
             }
@@ -369,6 +385,8 @@ fn plan(
         seen_blobs: HashSet::new(),
         seen_tags: HashSet::new(),
         jobs: Vec::new(),
+        exclude: opts.exclude.as_ref(),
+        excluded: HashSet::new(),
         sink,
         progress,
         warn,
@@ -567,6 +585,7 @@ fn plan_unreachable(
         if !w.seen_commits.contains(oid)
             && !w.seen_trees.contains(oid)
             && !w.seen_blobs.contains(oid)
+            && !w.excluded.contains(oid)
             && !w.seen_tags.contains(oid)
         {
             unseen.push(*oid);

@@ -173,7 +173,8 @@ pub fn scan(
     findings.into_inner().unwrap()
 }
 
-fn build_excludes(root: &Path, globs: &[String]) -> Option<Gitignore> {
+/// Gitignore-style `[scan] exclude` globs, relative to `root`; `None` when there are none.
+pub fn build_excludes(root: &Path, globs: &[String]) -> Option<Gitignore> {
     if globs.is_empty() {
         return None;
     }

@@ -517,3 +517,17 @@ fn submodules_are_scanned_only_when_asked() {
     let (_, with) = scan_git(outer.path(), &["--submodules"]);
     assert_eq!(only(&with, &k)["path"], "vendor/inner/lib.txt");
 }
+
+#[test]
+fn config_excludes_apply_to_history_paths() {
+    let Some(r) = repo() else { return };
+    let (vendored, own) = (key(29), key(30));
+    r.write("vendor/lib/test.txt", format!("{vendored}\n"));
+    r.write("src/app.txt", format!("{own}\n"));
+    r.write("keyguard.toml", "[scan]\nexclude = [\"vendor/\"]\n");
+    r.commit_all("code");
+    let (_, report) = scan_git(r.path(), &[]);
+    // Excluded paths are not read, and their blobs are not mistaken for dangling ones.
+    assert!(findings_of(&report, &vendored).is_empty(), "{report:#}");
+    assert_eq!(findings_of(&report, &own).len(), 1);
+}
