@@ -170,6 +170,7 @@ impl Scanner {
                 // Too large a set is not an error: its rules then run one by one.
                 regex::bytes::RegexSetBuilder::new(patterns)
                     .size_limit(32 << 20)
+                    .unicode(false)
                     .build()
                     .ok()
             })
