@@ -108,6 +108,25 @@ pub fn to_value(r: &Report) -> Value {
                 "partialFingerprints": {"keyguardFinding/v1": f.fingerprint},
                 "properties": {"confidence": f.confidence.to_string()}
             });
+            if let Some(c) = &f.commit {
+                result["properties"]["commit"] = json!(c.id);
+                result["message"]["text"] = json!(format!(
+                    "{} (introduced in commit {}{})",
+                    result["message"]["text"].as_str().unwrap_or_default(),
+                    c.id.get(..12).unwrap_or(&c.id),
+                    if f.present_at_head == Some(false) {
+                        "; gone from HEAD, still in history: revoke it"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+            if let Some(reachable) = f.reachable {
+                result["properties"]["reachable"] = json!(reachable);
+            }
+            if let Some(at_head) = f.present_at_head {
+                result["properties"]["presentAtHead"] = json!(at_head);
+            }
             if r.show_secrets {
                 result["properties"]["secret"] =
                     json!(String::from_utf8_lossy(f.secret.expose()));

@@ -531,3 +531,43 @@ fn config_excludes_apply_to_history_paths() {
     assert!(findings_of(&report, &vendored).is_empty(), "{report:#}");
     assert_eq!(findings_of(&report, &own).len(), 1);
 }
+
+#[test]
+fn git_reports_match_the_json_schema_and_sarif() {
+    let Some(r) = repo() else { return };
+    let k = key(31);
+    r.write("gone.env", format!("TOKEN={k}\n"));
+    r.commit_all(&format!("add env\n\nalso {}", key(32)));
+    r.remove("gone.env");
+    r.commit_all("remove env");
+    let (_, report) = scan_git(r.path(), &[]);
+    assert_eq!(report["findings"].as_array().unwrap().len(), 2);
+    let errors = crate::support::json_schema_errors(&report);
+    assert!(errors.is_empty(), "{errors:#?}");
+
+    let out = tempfile::tempdir().unwrap();
+    let sarif_path = out.path().join("history.sarif");
+    let run = run_in(
+        r.path(),
+        &[
+            "scan",
+            "git",
+            "--format",
+            "sarif",
+            "-o",
+            sarif_path.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let sarif: Value =
+        serde_json::from_str(&std::fs::read_to_string(&sarif_path).unwrap()).unwrap();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert!(
+        results
+            .iter()
+            .all(|x| x["properties"]["commit"].is_string()),
+        "{sarif:#}"
+    );
+    assert!(!std::fs::read_to_string(&sarif_path).unwrap().contains(&k));
+    crate::support::validate_sarif_file(&sarif_path);
+}

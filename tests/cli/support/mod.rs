@@ -114,3 +114,37 @@ impl Fakes {
         format!("{prefix}{random}{}", std::str::from_utf8(&sum).unwrap())
     }
 }
+
+/// Schema errors of a JSON report against docs/report.schema.json (DESIGN.md's contract).
+pub fn json_schema_errors(report: &serde_json::Value) -> Vec<String> {
+    let schema_path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/report.schema.json");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    validator
+        .iter_errors(report)
+        .map(|e| e.to_string())
+        .collect()
+}
+
+/// Checks a SARIF file against the official SARIF 2.1.0 schema through scripts/validate-sarif.sh
+/// (installed by scripts/test); skips, or fails under KEYGUARD_REQUIRE_ALL, when it is missing.
+pub fn validate_sarif_file(path: &std::path::Path) {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/validate-sarif.sh");
+    let status = std::process::Command::new(&script)
+        .arg(path)
+        .output()
+        .unwrap();
+    match status.status.code() {
+        Some(0) => {}
+        Some(3) => {
+            skip_missing("the SARIF validator (scripts/validate-sarif.sh could not install it)");
+        }
+        _ => panic!(
+            "SARIF invalid:\n{}{}",
+            String::from_utf8_lossy(&status.stdout),
+            String::from_utf8_lossy(&status.stderr)
+        ),
+    }
+}
