@@ -6,4 +6,5 @@ mod conformance;
 mod engine_props;
 mod reports;
 mod scan;
+mod staged;
 mod support;
