@@ -18,11 +18,10 @@
 
 mod index;
 
-use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::cmp::Ordering;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::Ordering::Relaxed;
 
 use git2::{
     Delta, DiffFindOptions, DiffOptions, ErrorCode, FileMode, Index, IndexEntry, IndexTime, Oid,
@@ -264,7 +263,7 @@ impl Staged {
                 .read_header(new.id())
                 .map_err(StagedError::git(read_error()))?;
             if size as u64 > opts.max_file_size {
-                stats.too_large.fetch_add(1, Ordering::Relaxed);
+                stats.too_large.fetch_add(1, Relaxed);
                 warn(format!(
                     "skipped {shown}: {size} bytes staged, over the {} byte limit \
                      (--max-file-size or [scan] max_file_size)",
@@ -277,11 +276,11 @@ impl Staged {
                 .map_err(StagedError::git(read_error()))?;
             let bytes = blob.content();
             if super::looks_binary(bytes) {
-                stats.binary.fetch_add(1, Ordering::Relaxed);
+                stats.binary.fetch_add(1, Relaxed);
                 continue;
             }
-            stats.files.fetch_add(1, Ordering::Relaxed);
-            stats.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+            stats.files.fetch_add(1, Relaxed);
+            stats.bytes.fetch_add(bytes.len() as u64, Relaxed);
             let found = super::scan_bytes(scanner, bytes, &shown, &shown);
             if found.is_empty() {
                 continue; // the common case: no line diff needed at all
@@ -350,9 +349,6 @@ enum HeadItem {
     Dir(Oid),
 }
 
-/// HEAD's and the index's view of one name.
-type Pair = (Option<HeadItem>, Option<IndexItem>);
-
 enum IndexItem {
     File(usize),
     Conflict,
@@ -363,6 +359,9 @@ enum IndexItem {
 impl<'a> Walk<'a> {
     /// Compares the directory `prefix` (empty, or ending in '/'): HEAD's tree `head` with the index
     /// entries `range` (all of them under `prefix`). `cache` is the cache-tree node of `prefix`.
+    ///
+    /// Both sides are walked in step, in git's order (by name, a directory's name as if it ended
+    /// in '/'), in which a tree's entries and the index's paths are both sorted.
     fn dir(
         &mut self,
         prefix: &mut Vec<u8>,
@@ -376,106 +375,136 @@ impl<'a> Walk<'a> {
             return Ok(()); // the index would write this directory exactly as HEAD has it
         }
         let tree = head.map(|h| self.repo.find_tree(h)).transpose()?;
-        let index: &'a IndexFile = self.index;
-        let mut items: BTreeMap<Cow<'a, [u8]>, Pair> = BTreeMap::new();
-        for e in tree.iter().flat_map(|t| t.iter()) {
-            let mode = e.filemode() as u32;
-            let item = if mode == MODE_TREE {
-                HeadItem::Dir(e.id())
-            } else {
-                HeadItem::File(Side { mode, oid: e.id() })
-            };
-            items
-                .entry(Cow::Owned(e.name_bytes().to_vec()))
-                .or_default()
-                .0 = Some(item);
-        }
-        let entries = &index.entries;
-        let mut i = range.start;
-        while i < range.end {
-            let path = index.path(&entries[i]);
-            let rel = &path[prefix.len()..];
-            if let Some(slash) = memchr::memchr(b'/', rel) {
-                // Every entry under this subdirectory, found by binary search: a directory that
-                // holds most of the repository costs no more than one that holds a file.
-                let sub = &path[..prefix.len() + slash + 1];
-                let end =
-                    i + entries[i..range.end].partition_point(|e| index.path(e).starts_with(sub));
-                items.entry(Cow::Borrowed(&rel[..slash])).or_default().1 =
-                    Some(IndexItem::Dir(i..end));
-                i = end;
-            } else {
-                let mut end = i + 1;
-                while end < range.end && index.path(&entries[end]) == path {
-                    end += 1;
-                }
-                let item = if end - i == 1 && entries[i].stage == 0 {
-                    IndexItem::File(i)
-                } else {
-                    IndexItem::Conflict
-                };
-                items.entry(Cow::Borrowed(rel)).or_default().1 = Some(item);
-                i = end;
-            }
-        }
+        let mut heads = tree.iter().flat_map(|t| t.iter());
         let base = prefix.len();
-        for (name, (head, staged)) in items {
-            prefix.truncate(base);
-            prefix.extend_from_slice(&name);
-            let staged_file = |i: usize| {
-                let e = &entries[i];
-                // `git add -N` records nothing until the file is really added.
-                (!e.intent_to_add).then_some(Side {
-                    mode: e.mode,
-                    oid: e.oid,
-                })
+        let mut next_head = heads.next();
+        let mut next_staged = self.index_child(base, range.start, range.end);
+        loop {
+            let order = match (&next_head, &next_staged) {
+                (None, None) => break,
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (Some(h), Some((name, item, _))) => git_order(
+                    h.name_bytes(),
+                    h.filemode() as u32 == MODE_TREE,
+                    name,
+                    matches!(item, IndexItem::Dir(_)),
+                ),
             };
-            match (head, staged) {
+            let h = if order.is_le() {
+                next_head.take()
+            } else {
+                None
+            };
+            let s = if order.is_ge() {
+                next_staged.take()
+            } else {
+                None
+            };
+            prefix.truncate(base);
+            match (&h, &s) {
+                (Some(h), _) => prefix.extend_from_slice(h.name_bytes()),
+                (None, Some((name, _, _))) => prefix.extend_from_slice(name),
+                (None, None) => unreachable!("the loop ends when both sides are done"),
+            }
+            let h_item = h.as_ref().map(|e| {
+                let mode = e.filemode() as u32;
+                if mode == MODE_TREE {
+                    HeadItem::Dir(e.id())
+                } else {
+                    HeadItem::File(Side { mode, oid: e.id() })
+                }
+            });
+            if h.is_some() {
+                next_head = heads.next();
+            }
+            let s_item = s.map(|(_, item, next)| {
+                next_staged = self.index_child(base, next, range.end);
+                item
+            });
+            match (h_item, s_item) {
                 (_, Some(IndexItem::Conflict)) => self.out.conflicted.push(prefix.clone()),
                 (Some(HeadItem::File(old)), Some(IndexItem::File(i))) => {
-                    let new = staged_file(i);
+                    let new = self.staged_side(i);
                     if new != Some(old) {
                         self.out.paths.push((prefix.clone(), Some(old), new));
                     }
                 }
-                (Some(HeadItem::File(old)), None) => {
-                    self.out.paths.push((prefix.clone(), Some(old), None));
-                }
-                (None, Some(IndexItem::File(i))) => {
-                    if let Some(new) = staged_file(i) {
-                        self.out.paths.push((prefix.clone(), None, Some(new)));
-                    }
-                }
                 (Some(HeadItem::Dir(h)), Some(IndexItem::Dir(r))) => {
-                    let sub = cache.and_then(|c| c.child(&name));
+                    let sub = cache.and_then(|c| c.child(&prefix[base..]));
                     prefix.push(b'/');
                     self.dir(prefix, Some(h), r, sub)?;
+                }
+                (Some(HeadItem::File(old)), None) => {
+                    self.out.paths.push((prefix.clone(), Some(old), None));
                 }
                 (Some(HeadItem::Dir(h)), None) => {
                     prefix.push(b'/');
                     self.deleted(prefix, h)?;
                 }
+                (None, Some(IndexItem::File(i))) => {
+                    if let Some(new) = self.staged_side(i) {
+                        self.out.paths.push((prefix.clone(), None, Some(new)));
+                    }
+                }
                 (None, Some(IndexItem::Dir(r))) => {
                     prefix.push(b'/');
                     self.dir(prefix, None, r, None)?;
                 }
-                (Some(HeadItem::Dir(h)), Some(IndexItem::File(i))) => {
-                    if let Some(new) = staged_file(i) {
-                        self.out.paths.push((prefix.clone(), None, Some(new)));
-                    }
-                    prefix.push(b'/');
-                    self.deleted(prefix, h)?;
-                }
-                (Some(HeadItem::File(old)), Some(IndexItem::Dir(r))) => {
-                    self.out.paths.push((prefix.clone(), Some(old), None));
-                    prefix.push(b'/');
-                    self.dir(prefix, None, r, None)?;
-                }
-                (None, None) => {}
+                // Equal names in git's order are of one kind (a file `a` sorts apart from a
+                // directory `a/`), and one side at least is present.
+                (Some(HeadItem::File(_)), Some(IndexItem::Dir(_)))
+                | (Some(HeadItem::Dir(_)), Some(IndexItem::File(_)))
+                | (None, None) => unreachable!("paired only on equal names"),
             }
         }
         prefix.truncate(base);
         Ok(())
+    }
+
+    /// The name, kind and end of the index's child of a directory whose entries start at `i`
+    /// (`prefix_len` bytes into their paths) and end before `end`.
+    fn index_child(
+        &self,
+        prefix_len: usize,
+        i: usize,
+        end: usize,
+    ) -> Option<(&'a [u8], IndexItem, usize)> {
+        if i >= end {
+            return None;
+        }
+        let index: &'a IndexFile = self.index;
+        let entries = &index.entries;
+        let path = index.path(&entries[i]);
+        let rel = &path[prefix_len..];
+        Some(match memchr::memchr(b'/', rel) {
+            Some(slash) => {
+                let sub = &path[..prefix_len + slash + 1];
+                let next = end_of_dir(index, sub, i, end);
+                (&rel[..slash], IndexItem::Dir(i..next), next)
+            }
+            None => {
+                let mut next = i + 1;
+                while next < end && index.path(&entries[next]) == path {
+                    next += 1;
+                }
+                let item = if next - i == 1 && entries[i].stage == 0 {
+                    IndexItem::File(i)
+                } else {
+                    IndexItem::Conflict
+                };
+                (rel, item, next)
+            }
+        })
+    }
+
+    /// What the commit would record for index entry `i`: nothing for `git add -N`.
+    fn staged_side(&self, i: usize) -> Option<Side> {
+        let e = &self.index.entries[i];
+        (!e.intent_to_add).then_some(Side {
+            mode: e.mode,
+            oid: e.oid,
+        })
     }
 
     /// Every file under HEAD's directory `prefix` (ending in '/'), which the index no longer has:
@@ -558,6 +587,36 @@ fn lines_added(old: &[u8], new: &[u8]) -> Result<Vec<Range<usize>>, git2::Error>
     Ok(out)
 }
 
+/// The first entry in `from..end` whose path does not start with `dir`, given that `from`'s does.
+/// The search gallops from `from` before it bisects, so a directory of n entries costs about
+/// 2 log n probes, all near `from`: a plain binary search over a whole large index spends most of
+/// its time on cache misses.
+fn end_of_dir(index: &IndexFile, dir: &[u8], from: usize, end: usize) -> usize {
+    let inside = |k: usize| index.path(&index.entries[k]).starts_with(dir);
+    let (mut lo, mut step) = (from, 1);
+    let hi = loop {
+        let probe = lo.saturating_add(step);
+        if probe >= end {
+            break end;
+        }
+        if !inside(probe) {
+            break probe;
+        }
+        lo = probe;
+        step *= 2;
+    };
+    // Entries lo (inside) .. hi (outside, or the end): bisect between them.
+    lo + 1 + index.entries[lo + 1..hi].partition_point(|e| index.path(e).starts_with(dir))
+}
+
+/// Git's order of names in a tree: byte order, with a directory's name compared as if it ended in
+/// '/' (so `a.txt` < `a/` < `a0`).
+fn git_order(a: &[u8], a_dir: bool, b: &[u8], b_dir: bool) -> Ordering {
+    let a = a.iter().chain(a_dir.then_some(&b'/'));
+    let b = b.iter().chain(b_dir.then_some(&b'/'));
+    a.cmp(b)
+}
+
 /// Lines in both sorted, disjoint range lists.
 fn intersect(a: &[Range<usize>], b: &[Range<usize>]) -> Vec<Range<usize>> {
     let (mut i, mut j, mut out) = (0, 0, Vec::new());
@@ -624,6 +683,35 @@ mod tests {
         assert_eq!(intersect(&[1..5], &[5..6]), Vec::<Range<usize>>::new());
         assert_eq!(intersect(&[], &[1..2]), Vec::<Range<usize>>::new());
         assert_eq!(intersect(&[1..3, 4..6], &[1..10]), vec![1..3, 4..6]);
+    }
+
+    #[test]
+    fn end_of_dir_finds_where_a_directory_ends_whatever_its_size() {
+        for n in [1usize, 2, 3, 7, 8, 9, 100, 1000] {
+            let mut paths = vec!["a.txt".to_string()];
+            paths.extend((0..n).map(|i| format!("a/{i:05}")));
+            paths.extend(["a0".to_string(), "b/c".to_string()]);
+            let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
+            let index = IndexFile::from_paths(&refs);
+            let end = index.entries.len();
+            assert_eq!(end_of_dir(&index, b"a/", 1, end), n + 1, "{n} entries");
+            assert_eq!(
+                end_of_dir(&index, b"a/", 1, n + 1),
+                n + 1,
+                "{n}, range ends there"
+            );
+            assert_eq!(end_of_dir(&index, b"b/", end - 1, end), end);
+        }
+    }
+
+    #[test]
+    fn git_order_sorts_directories_as_if_they_ended_in_a_slash() {
+        use Ordering::*;
+        assert_eq!(git_order(b"a.txt", false, b"a", true), Less);
+        assert_eq!(git_order(b"a", true, b"a0", false), Less);
+        assert_eq!(git_order(b"a", false, b"a", true), Less);
+        assert_eq!(git_order(b"a", true, b"a", true), Equal);
+        assert_eq!(git_order(b"b", false, b"a", true), Greater);
     }
 
     #[allow(clippy::single_range_in_vec_init)]

@@ -166,9 +166,14 @@ fn renames_and_deletions_of_files_holding_old_keys_are_clean() {
     let body: String = (0..20).map(|i| format!("setting_{i} = {i}\n")).collect();
     r.write("config/old.toml", format!("{body}token = \"{old}\"\n"));
     r.write("gone.env", format!("T={old}\n"));
+    r.write("settings", format!("{body}T={old}\n"));
     r.commit_all("init");
     r.git(&["mv", "config/old.toml", "config/new.toml"]);
     r.git(&["rm", "-q", "gone.env"]);
+    // A file replaced by a directory of the same name, holding the file moved into it.
+    r.git(&["mv", "settings", "settings.tmp"]);
+    std::fs::create_dir(r.path().join("settings")).unwrap();
+    r.git(&["mv", "settings.tmp", "settings/main.env"]);
     let (run, report) = staged_json(r.path(), &[]);
     assert_eq!(run.code, 0, "{}", run.stdout);
     assert!(found(&report).is_empty());

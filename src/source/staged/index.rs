@@ -93,6 +93,24 @@ impl IndexFile {
         }
     }
 
+    /// An index of stage-0 entries with these paths (in the order given), for tests.
+    #[cfg(test)]
+    pub fn from_paths(paths: &[&str]) -> IndexFile {
+        let mut index = IndexFile::default();
+        for p in paths {
+            let start = index.paths.len();
+            index.paths.extend_from_slice(p.as_bytes());
+            index.entries.push(Entry {
+                path: start..index.paths.len(),
+                mode: 0o100644,
+                oid: Oid::zero(),
+                stage: 0,
+                intent_to_add: false,
+            });
+        }
+        index
+    }
+
     pub fn path(&self, entry: &Entry) -> &[u8] {
         &self.paths[entry.path.clone()]
     }
