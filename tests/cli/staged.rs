@@ -345,12 +345,19 @@ fn index_version_4_and_an_invalidated_cache_tree_read_the_same() {
 #[test]
 fn the_repository_config_applies_from_its_root() {
     let Some(r) = repo() else { return };
-    r.write("keyguard.toml", "[allow]\npaths = [\"fixtures/**\"]\n");
+    r.write(
+        "keyguard.toml",
+        "[scan]\nexclude = [\"vendor/\"]\n[allow]\npaths = [\"fixtures/**\"]\n",
+    );
     r.commit_all("config");
     let mut fakes = Fakes::new(110);
     r.write(
         "fixtures/fake.env",
         format!("T={}\n", fakes.checksummed("ghp_")),
+    );
+    r.write(
+        "vendor/lib.js",
+        format!("t='{}'\n", fakes.checksummed("ghp_")),
     );
     r.write("src/real.env", format!("T={}\n", fakes.checksummed("ghp_")));
     r.git(&["add", "-A"]);
@@ -359,6 +366,11 @@ fn the_repository_config_applies_from_its_root() {
     assert_eq!(run.code, 1);
     assert_eq!(found(&report), [("src/real.env".to_string(), 1)]);
     assert!(run.stderr.contains("1 suppressed"), "{}", run.stderr);
+    assert_eq!(
+        summary(&report, "files"),
+        2,
+        "vendor/ is excluded, never read"
+    );
 }
 
 #[test]

@@ -103,7 +103,7 @@ impl IndexFile {
             index.entries.push(Entry {
                 path: start..index.paths.len(),
                 mode: 0o100644,
-                oid: Oid::zero(),
+                oid: Oid::ZERO_SHA1,
                 stage: 0,
                 intent_to_add: false,
             });
