@@ -122,8 +122,8 @@ impl Staged {
                 path: sanitize::path(repo.path()),
             });
         };
-        // Objects are still checked as they are inflated; re-hashing each one costs a third of
-        // the time of reading trees, and git does not do it either.
+        // zlib still checks each object as it inflates it; hashing every object again cost a third
+        // of the time spent reading trees, and git does not do it either.
         git2::opts::strict_hash_verification(false);
         let index_path = match std::env::var_os("GIT_INDEX_FILE").filter(|v| !v.is_empty()) {
             Some(file) => PathBuf::from(file),
@@ -238,13 +238,7 @@ impl Staged {
             {
                 continue; // moved, not changed: adds no line
             }
-            if !matches!(
-                new.mode(),
-                FileMode::Blob
-                    | FileMode::BlobExecutable
-                    | FileMode::BlobGroupWritable
-                    | FileMode::Link
-            ) {
+            if !is_blob(new.mode()) {
                 continue; // a submodule's commit id, not content
             }
             let Some(path_bytes) = new.path_bytes() else {
@@ -289,11 +283,15 @@ impl Staged {
             // up the path's diff driver in .gitattributes, and libgit2 then reads the whole
             // index (~50 ms on 100,000 files) for attributes nobody needs here.
             let what = || format!("cannot compare the staged {shown} with HEAD");
-            let old_id = delta.old_file().id();
-            let old = (delta.status() != Delta::Added && !old_id.is_zero())
-                .then(|| repo.find_blob(old_id))
-                .transpose()
-                .map_err(StagedError::git(what()))?;
+            // The old side is content only if it was a file: a submodule replaced by a file has
+            // a commit id there, which this repository need not even hold.
+            let old_file = delta.old_file();
+            let old = (delta.status() != Delta::Added
+                && is_blob(old_file.mode())
+                && !old_file.id().is_zero())
+            .then(|| repo.find_blob(old_file.id()))
+            .transpose()
+            .map_err(StagedError::git(what()))?;
             let mut added = lines_added(old.as_ref().map_or(&[][..], |b| b.content()), bytes)
                 .map_err(StagedError::git(what()))?;
             for tree in &merge_trees {
@@ -558,6 +556,14 @@ fn index_entry(path: &[u8], side: Side) -> IndexEntry {
         flags_extended: 0,
         path: path.to_vec(),
     }
+}
+
+/// Whether an entry of this mode holds content (a file or a symbolic link's target).
+fn is_blob(mode: FileMode) -> bool {
+    matches!(
+        mode,
+        FileMode::Blob | FileMode::BlobExecutable | FileMode::BlobGroupWritable | FileMode::Link
+    )
 }
 
 /// Options for every line diff here: no context (only changed lines), and never binary, so a

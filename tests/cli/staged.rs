@@ -240,6 +240,25 @@ fn intent_to_add_and_submodule_entries_add_nothing() {
     let (run, report) = staged_json(r.path(), &[]);
     assert_eq!(run.code, 1);
     assert_eq!(found(&report), [("later.env".to_string(), 1)]);
+
+    // A committed submodule replaced by a file: its old side is a commit id this repository
+    // does not hold, and the file is new content.
+    let absent = "f".repeat(40);
+    r.git(&["rm", "-q", "--cached", "vendor/lib"]);
+    r.git(&[
+        "update-index",
+        "--add",
+        "--cacheinfo",
+        &format!("160000,{absent},vendor/lib"),
+    ]);
+    r.commit("a submodule");
+    let key2 = Fakes::new(116).checksummed("ghp_");
+    r.git(&["rm", "-q", "--cached", "vendor/lib"]);
+    r.write("vendor/lib", format!("T={key2}\n"));
+    r.git(&["add", "vendor/lib"]);
+    let (run, report) = staged_json(r.path(), &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(found(&report), [("vendor/lib".to_string(), 1)]);
 }
 
 #[test]
