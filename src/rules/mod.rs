@@ -154,7 +154,8 @@ pub struct Rule {
     pub spec: RuleSpec,
     /// Where the rule came from (a built-in file name or a config path), for messages.
     pub origin: String,
-    secret_group: usize,
+    /// Known after parsing (`Rule::new`) or, for built-in rules, from the compiled regex.
+    secret_group: OnceLock<usize>,
     regex: OnceLock<Regex>,
     reject: OnceLock<Vec<Regex>>,
     /// The keywords lowercased, for `keyword_prefix_len`.
@@ -167,6 +168,18 @@ const REGEX_SIZE_LIMIT: usize = 8 << 20;
 
 impl Rule {
     pub fn new(spec: RuleSpec, origin: &str) -> Result<Rule, RuleError> {
+        Rule::build(spec, origin, true)
+    }
+
+    /// A rule from the built-in catalogue: the same checks as `new` except parsing the regexes,
+    /// which `builtin_catalogue_is_valid` does for every built-in rule. Parsing ~400 patterns
+    /// (Unicode case folding above all) was most of keyguard's start-up time, which a
+    /// pre-commit hook pays on every commit.
+    fn builtin(spec: RuleSpec, origin: &str) -> Result<Rule, RuleError> {
+        Rule::build(spec, origin, false)
+    }
+
+    fn build(spec: RuleSpec, origin: &str, parse_patterns: bool) -> Result<Rule, RuleError> {
         let invalid = |message: String| RuleError::Invalid {
             file: origin.to_string(),
             id: spec.id.clone(),
@@ -189,11 +202,15 @@ impl Rule {
         }
         // Parsing (not compiling) validates the syntax and finds the secret's group cheaply; the
         // catalogue's ~400 regexes compile lazily, on a rule's first keyword hit.
-        let hir = parse(&spec.pattern).map_err(|e| invalid(format!("pattern: {e}")))?;
-        let secret_group = secret_group(&hir)
-            .ok_or_else(|| invalid("pattern has no capture group for the secret".into()))?;
-        for r in &spec.reject {
-            parse(r).map_err(|e| invalid(format!("reject: {e}")))?;
+        let secret_group = OnceLock::new();
+        if parse_patterns {
+            let hir = parse(&spec.pattern).map_err(|e| invalid(format!("pattern: {e}")))?;
+            let group = secret_group_of(&hir)
+                .ok_or_else(|| invalid("pattern has no capture group for the secret".into()))?;
+            let _ = secret_group.set(group);
+            for r in &spec.reject {
+                parse(r).map_err(|e| invalid(format!("reject: {e}")))?;
+            }
         }
         if let Some(e) = spec.min_entropy
             && !(0.0..=8.0).contains(&e)
@@ -270,7 +287,13 @@ impl Rule {
     }
 
     pub fn secret_group(&self) -> usize {
-        self.secret_group
+        *self.secret_group.get_or_init(|| {
+            // The same choice as `secret_group_of`: the group named `secret`, else group 1.
+            let re = self.regex();
+            re.capture_names()
+                .position(|n| n == Some("secret"))
+                .unwrap_or(1)
+        })
     }
 
     pub fn window(&self) -> usize {
@@ -295,7 +318,7 @@ fn parse(pattern: &str) -> Result<regex_syntax::hir::Hir, String> {
 }
 
 /// The index of the group named `secret`, else group 1.
-fn secret_group(hir: &regex_syntax::hir::Hir) -> Option<usize> {
+fn secret_group_of(hir: &regex_syntax::hir::Hir) -> Option<usize> {
     fn walk(h: &regex_syntax::hir::Hir, named: &mut Option<usize>, max: &mut usize) {
         use regex_syntax::hir::HirKind;
         match h.kind() {
@@ -341,7 +364,7 @@ impl RuleSet {
         let mut set = RuleSet::default();
         for (name, text) in BUILTIN_RULE_FILES {
             for spec in parse_rule_file(name, text).expect("built-in rule files parse") {
-                set.push(Rule::new(spec, name).expect("built-in rules are valid"))
+                set.push(Rule::builtin(spec, name).expect("built-in rules are valid"))
                     .expect("built-in rule ids are unique");
             }
         }

@@ -17,6 +17,17 @@ fn builtin_catalogue_is_valid() {
         // Compile eagerly here so a bad pattern fails the test rather than a scan.
         let _ = rule.regex();
         let _ = rule.rejects();
+        // `RuleSet::builtin` skips parsing at start-up; the full checks run here instead, and the
+        // secret's group found by parsing must be the one taken from the compiled regex.
+        let checked = Rule::new(rule.spec.clone(), &rule.origin)
+            .unwrap_or_else(|e| panic!("{}: {e}", rule.origin));
+        assert_eq!(
+            checked.secret_group(),
+            rule.secret_group(),
+            "{}: rule `{}`: secret group",
+            rule.origin,
+            rule.id()
+        );
         assert!(
             !rule.spec.examples.is_empty(),
             "{}: rule `{}` has no examples",

@@ -1,1 +1,730 @@
-//! The staged-changes source (see `scan staged`).
+//! The staged-changes source (see `scan staged`): what `git commit` would record now, that is the
+//! index against HEAD's tree (the empty tree before the first commit).
+//!
+//! Each blob the commit would add or change is scanned whole, so multi-line keys and rules that
+//! need context still match; then only findings on lines the commit adds are kept. During a merge
+//! a line counts as added only if it is new relative to HEAD *and* to every MERGE_HEAD, so merging
+//! a branch that already holds a key does not block the merge commit.
+//!
+//! Speed (a hook runs on every commit): the index is read by `index` (libgit2's reader alone
+//! costs ~50 ms on 100,000 files), and HEAD's tree is compared with it directory by directory,
+//! skipping every directory whose cache-tree id equals HEAD's: a one-file change reads a handful
+//! of trees and one blob. The few changed paths then go through libgit2's diff for rename
+//! detection and line numbers.
+//!
+//! The repository is read as data only: nothing from it runs (no hooks, filters, textconv or
+//! fsmonitor), and `.gitattributes` cannot hide a file from the line diff (`force_text`).
+//! Knows nothing of rules: it hands bytes to the `Scanner`.
+
+mod index;
+
+use std::cmp::Ordering;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering::Relaxed;
+
+use git2::{
+    Delta, DiffFindOptions, DiffOptions, ErrorCode, FileMode, Index, IndexEntry, IndexTime, Oid,
+    Patch, Repository, Tree,
+};
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
+
+use crate::engine::Scanner;
+use crate::finding::Finding;
+use crate::sanitize;
+pub use crate::source::Stats;
+pub use index::IndexError;
+use index::{CacheTree, IndexFile};
+
+const MODE_TREE: u32 = 0o040000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StagedError {
+    #[error(
+        "{path} is not in a git repository (nor is any parent directory); \
+         run `keyguard scan staged` inside one, or name it with -C"
+    )]
+    NotARepository { path: String },
+    #[error("{path} is a bare repository: it has no index to commit from")]
+    Bare { path: String },
+    #[error(transparent)]
+    Index(#[from] IndexError),
+    #[error("{what}: {source}")]
+    Git {
+        what: String,
+        #[source]
+        source: git2::Error,
+    },
+}
+
+impl StagedError {
+    fn git(what: impl Into<String>) -> impl FnOnce(git2::Error) -> StagedError {
+        let what = what.into();
+        move |source| StagedError::Git { what, source }
+    }
+}
+
+/// An opened repository, its index and the commits the next commit would have as parents.
+pub struct Staged {
+    repo: Repository,
+    index: IndexFile,
+    /// The working tree's root: where paths in findings are relative to.
+    root: PathBuf,
+    head_tree: Option<Oid>,
+    merge_heads: Vec<Oid>,
+}
+
+/// What the caller decides: limits and paths never read.
+pub struct StagedOptions {
+    pub max_file_size: u64,
+    /// `[scan] exclude` globs, relative to the working tree's root.
+    pub exclude: Vec<String>,
+}
+
+/// One side of a changed path: its mode and object id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Side {
+    mode: u32,
+    oid: Oid,
+}
+
+/// The staged paths that differ from HEAD, and the paths left in conflict.
+#[derive(Debug, Default)]
+struct Changes {
+    /// (path, HEAD's side, the index's side); a deletion has no new side, an addition no old one.
+    paths: Vec<(Vec<u8>, Option<Side>, Option<Side>)>,
+    conflicted: Vec<Vec<u8>>,
+}
+
+impl Staged {
+    /// Finds the repository holding `start` (or the current directory) as git does, and reads its
+    /// index: `GIT_INDEX_FILE` when set (git sets it for hooks under `git commit -a` and
+    /// `git commit PATH`, where the commit is built in a temporary index), else the repository's.
+    pub fn open(start: Option<&Path>) -> Result<Staged, StagedError> {
+        let start_path = match start {
+            Some(p) => p.to_path_buf(),
+            None => std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+        };
+        let mut repo = Repository::discover(&start_path).map_err(|e| match e.code() {
+            ErrorCode::NotFound => StagedError::NotARepository {
+                path: sanitize::path(&start_path),
+            },
+            _ => StagedError::Git {
+                what: format!(
+                    "cannot open the repository at {}",
+                    sanitize::path(&start_path)
+                ),
+                source: e,
+            },
+        })?;
+        let Some(root) = repo.workdir().map(Path::to_path_buf) else {
+            return Err(StagedError::Bare {
+                path: sanitize::path(repo.path()),
+            });
+        };
+        // zlib still checks each object as it inflates it; hashing every object again cost a third
+        // of the time spent reading trees, and git does not do it either.
+        git2::opts::strict_hash_verification(false);
+        let index_path = match std::env::var_os("GIT_INDEX_FILE").filter(|v| !v.is_empty()) {
+            Some(file) => PathBuf::from(file),
+            None => repo.path().join("index"),
+        };
+        let index = IndexFile::read(&index_path)?;
+        let head_tree = match repo.head() {
+            Ok(head) => Some(
+                head.peel_to_tree()
+                    .map_err(StagedError::git("cannot read HEAD's tree"))?
+                    .id(),
+            ),
+            // Before the first commit everything staged is new.
+            Err(e) if matches!(e.code(), ErrorCode::UnbornBranch | ErrorCode::NotFound) => None,
+            Err(e) => return Err(StagedError::git("cannot read HEAD")(e)),
+        };
+        let mut merge_heads = Vec::new();
+        // libgit2 reads MERGE_HEAD as a list of ids; nothing in it is run.
+        match repo.mergehead_foreach(|id| {
+            merge_heads.push(*id);
+            true
+        }) {
+            Ok(()) => {}
+            Err(e) if e.code() == ErrorCode::NotFound => merge_heads.clear(),
+            Err(e) => return Err(StagedError::git("cannot read MERGE_HEAD")(e)),
+        }
+        Ok(Staged {
+            repo,
+            index,
+            root,
+            head_tree,
+            merge_heads,
+        })
+    }
+
+    /// The working tree's root.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Scans what the next commit would add. `warn` receives one line per skipped file.
+    pub fn scan(
+        &self,
+        opts: &StagedOptions,
+        scanner: &Scanner,
+        stats: &Stats,
+        warn: &dyn Fn(String),
+    ) -> Result<Vec<Finding>, StagedError> {
+        let repo = &self.repo;
+        let merge_trees = self
+            .merge_heads
+            .iter()
+            .map(|id| repo.find_commit(*id).and_then(|c| c.tree()))
+            .collect::<Result<Vec<Tree>, _>>()
+            .map_err(StagedError::git("cannot read a MERGE_HEAD commit"))?;
+        let exclude = build_excludes(&opts.exclude);
+
+        let mut changes = Changes::default();
+        let mut walk = Walk {
+            repo,
+            index: &self.index,
+            out: &mut changes,
+        };
+        let everything = 0..self.index.entries.len();
+        walk.dir(
+            &mut Vec::new(),
+            self.head_tree,
+            everything,
+            self.index.cache_tree.as_ref(),
+        )
+        .map_err(StagedError::git("cannot compare the index with HEAD"))?;
+        if !changes.conflicted.is_empty() {
+            let list: Vec<String> = changes.conflicted.iter().map(|p| display(p)).collect();
+            warn(format!(
+                "not scanned: {} path{} with unresolved conflicts (`git commit` refuses them \
+                 until they are resolved and added): {}",
+                list.len(),
+                if list.len() == 1 { "" } else { "s" },
+                list.join(", ")
+            ));
+        }
+        if changes.paths.is_empty() {
+            return Ok(Vec::new());
+        }
+
+        // The changed paths only, as two small indexes, through libgit2's diff: it pairs renames
+        // (a moved file is not new content) and numbers the added lines.
+        let (old, new) = small_indexes(&changes)
+            .map_err(StagedError::git("cannot compare the index with HEAD"))?;
+        let mut diff_opts = line_diff_options();
+        diff_opts.include_typechange(true);
+        let mut diff = repo
+            .diff_index_to_index(&old, &new, Some(&mut diff_opts))
+            .map_err(StagedError::git("cannot compare the index with HEAD"))?;
+        diff.find_similar(Some(DiffFindOptions::new().renames(true)))
+            .map_err(StagedError::git("cannot detect renames"))?;
+
+        let odb = repo
+            .odb()
+            .map_err(StagedError::git("cannot open the object database"))?;
+        let mut findings = Vec::new();
+        for delta in diff.deltas() {
+            if !matches!(
+                delta.status(),
+                Delta::Added | Delta::Modified | Delta::Renamed | Delta::Copied | Delta::Typechange
+            ) {
+                continue; // deleted: nothing to add
+            }
+            let new = delta.new_file();
+            if matches!(delta.status(), Delta::Renamed | Delta::Copied)
+                && delta.old_file().id() == new.id()
+            {
+                continue; // moved, not changed: adds no line
+            }
+            if !is_blob(new.mode()) {
+                continue; // a submodule's commit id, not content
+            }
+            let Some(path_bytes) = new.path_bytes() else {
+                continue;
+            };
+            let shown = display(path_bytes);
+            if let Some(ex) = &exclude
+                && ex
+                    .matched_path_or_any_parents(shown.as_str(), false)
+                    .is_ignore()
+            {
+                continue;
+            }
+            let read_error = || format!("cannot read the staged blob of {shown}");
+            let (size, _) = odb
+                .read_header(new.id())
+                .map_err(StagedError::git(read_error()))?;
+            if size as u64 > opts.max_file_size {
+                stats.too_large.fetch_add(1, Relaxed);
+                warn(format!(
+                    "skipped {shown}: {size} bytes staged, over the {} byte limit \
+                     (--max-file-size or [scan] max_file_size)",
+                    opts.max_file_size
+                ));
+                continue;
+            }
+            let blob = repo
+                .find_blob(new.id())
+                .map_err(StagedError::git(read_error()))?;
+            let bytes = blob.content();
+            if super::looks_binary(bytes) {
+                stats.binary.fetch_add(1, Relaxed);
+                continue;
+            }
+            stats.files.fetch_add(1, Relaxed);
+            stats.bytes.fetch_add(bytes.len() as u64, Relaxed);
+            let found = super::scan_bytes(scanner, bytes, &shown, &shown);
+            if found.is_empty() {
+                continue; // the common case: no line diff needed at all
+            }
+            // The line diff runs on the two blobs, not through `diff`: a patch from a diff looks
+            // up the path's diff driver in .gitattributes, and libgit2 then reads the whole
+            // index (~50 ms on 100,000 files) for attributes nobody needs here.
+            let what = || format!("cannot compare the staged {shown} with HEAD");
+            // The old side is content only if it was a file: a submodule replaced by a file has
+            // a commit id there, which this repository need not even hold.
+            let old_file = delta.old_file();
+            let old = (delta.status() != Delta::Added
+                && is_blob(old_file.mode())
+                && !old_file.id().is_zero())
+            .then(|| repo.find_blob(old_file.id()))
+            .transpose()
+            .map_err(StagedError::git(what()))?;
+            let mut added = lines_added(old.as_ref().map_or(&[][..], |b| b.content()), bytes)
+                .map_err(StagedError::git(what()))?;
+            for tree in &merge_trees {
+                if added.is_empty() {
+                    break;
+                }
+                let old_path = delta.old_file().path_bytes();
+                let theirs = self.added_since(tree, path_bytes, old_path, bytes)?;
+                added = intersect(&added, &theirs);
+            }
+            findings.extend(found.into_iter().filter(|f| {
+                let last = f.line + memchr::memchr_iter(b'\n', f.secret.expose()).count();
+                overlaps(&added, f.line..last + 1)
+            }));
+        }
+        Ok(findings)
+    }
+
+    /// Lines of `new` added relative to the version of the path in `tree` (the new path, else the
+    /// old one for a rename; all of them when `tree` has neither).
+    fn added_since(
+        &self,
+        tree: &Tree,
+        path: &[u8],
+        old_path: Option<&[u8]>,
+        new: &[u8],
+    ) -> Result<Vec<Range<usize>>, StagedError> {
+        let shown = display(path);
+        let what = || format!("cannot compare the staged {shown} with MERGE_HEAD");
+        let entry = std::iter::once(path)
+            .chain(old_path)
+            .find_map(|p| tree.get_path(&repo_path(p)).ok())
+            .filter(|e| e.kind() == Some(git2::ObjectType::Blob));
+        let old = entry
+            .map(|e| self.repo.find_blob(e.id()))
+            .transpose()
+            .map_err(StagedError::git(what()))?;
+        lines_added(old.as_ref().map_or(&[][..], |b| b.content()), new)
+            .map_err(StagedError::git(what()))
+    }
+}
+
+/// HEAD's tree against the index, one directory at a time.
+struct Walk<'a> {
+    repo: &'a Repository,
+    index: &'a IndexFile,
+    out: &'a mut Changes,
+}
+
+/// A name in a directory, as HEAD has it and as the index has it.
+enum HeadItem {
+    File(Side),
+    Dir(Oid),
+}
+
+enum IndexItem {
+    File(usize),
+    Conflict,
+    /// The index entries below the directory.
+    Dir(Range<usize>),
+}
+
+impl<'a> Walk<'a> {
+    /// Compares the directory `prefix` (empty, or ending in '/'): HEAD's tree `head` with the index
+    /// entries `range` (all of them under `prefix`). `cache` is the cache-tree node of `prefix`.
+    ///
+    /// Both sides are walked in step, in git's order (by name, a directory's name as if it ended
+    /// in '/'), in which a tree's entries and the index's paths are both sorted.
+    fn dir(
+        &mut self,
+        prefix: &mut Vec<u8>,
+        head: Option<Oid>,
+        range: Range<usize>,
+        cache: Option<&CacheTree>,
+    ) -> Result<(), git2::Error> {
+        if let (Some(h), Some(c)) = (head, cache)
+            && c.oid == Some(h)
+        {
+            return Ok(()); // the index would write this directory exactly as HEAD has it
+        }
+        let tree = head.map(|h| self.repo.find_tree(h)).transpose()?;
+        let mut heads = tree.iter().flat_map(|t| t.iter());
+        let base = prefix.len();
+        let mut next_head = heads.next();
+        let mut next_staged = self.index_child(base, range.start, range.end);
+        loop {
+            let order = match (&next_head, &next_staged) {
+                (None, None) => break,
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (Some(h), Some((name, item, _))) => git_order(
+                    h.name_bytes(),
+                    h.filemode() as u32 == MODE_TREE,
+                    name,
+                    matches!(item, IndexItem::Dir(_)),
+                ),
+            };
+            let h = if order.is_le() {
+                next_head.take()
+            } else {
+                None
+            };
+            let s = if order.is_ge() {
+                next_staged.take()
+            } else {
+                None
+            };
+            prefix.truncate(base);
+            match (&h, &s) {
+                (Some(h), _) => prefix.extend_from_slice(h.name_bytes()),
+                (None, Some((name, _, _))) => prefix.extend_from_slice(name),
+                (None, None) => unreachable!("the loop ends when both sides are done"),
+            }
+            let h_item = h.as_ref().map(|e| {
+                let mode = e.filemode() as u32;
+                if mode == MODE_TREE {
+                    HeadItem::Dir(e.id())
+                } else {
+                    HeadItem::File(Side { mode, oid: e.id() })
+                }
+            });
+            if h.is_some() {
+                next_head = heads.next();
+            }
+            let s_item = s.map(|(_, item, next)| {
+                next_staged = self.index_child(base, next, range.end);
+                item
+            });
+            match (h_item, s_item) {
+                (_, Some(IndexItem::Conflict)) => self.out.conflicted.push(prefix.clone()),
+                (Some(HeadItem::File(old)), Some(IndexItem::File(i))) => {
+                    let new = self.staged_side(i);
+                    if new != Some(old) {
+                        self.out.paths.push((prefix.clone(), Some(old), new));
+                    }
+                }
+                (Some(HeadItem::Dir(h)), Some(IndexItem::Dir(r))) => {
+                    let sub = cache.and_then(|c| c.child(&prefix[base..]));
+                    prefix.push(b'/');
+                    self.dir(prefix, Some(h), r, sub)?;
+                }
+                (Some(HeadItem::File(old)), None) => {
+                    self.out.paths.push((prefix.clone(), Some(old), None));
+                }
+                (Some(HeadItem::Dir(h)), None) => {
+                    prefix.push(b'/');
+                    self.deleted(prefix, h)?;
+                }
+                (None, Some(IndexItem::File(i))) => {
+                    if let Some(new) = self.staged_side(i) {
+                        self.out.paths.push((prefix.clone(), None, Some(new)));
+                    }
+                }
+                (None, Some(IndexItem::Dir(r))) => {
+                    prefix.push(b'/');
+                    self.dir(prefix, None, r, None)?;
+                }
+                // Equal names in git's order are of one kind (a file `a` sorts apart from a
+                // directory `a/`), and one side at least is present.
+                (Some(HeadItem::File(_)), Some(IndexItem::Dir(_)))
+                | (Some(HeadItem::Dir(_)), Some(IndexItem::File(_)))
+                | (None, None) => unreachable!("paired only on equal names"),
+            }
+        }
+        prefix.truncate(base);
+        Ok(())
+    }
+
+    /// The name, kind and end of the index's child of a directory whose entries start at `i`
+    /// (`prefix_len` bytes into their paths) and end before `end`.
+    fn index_child(
+        &self,
+        prefix_len: usize,
+        i: usize,
+        end: usize,
+    ) -> Option<(&'a [u8], IndexItem, usize)> {
+        if i >= end {
+            return None;
+        }
+        let index: &'a IndexFile = self.index;
+        let entries = &index.entries;
+        let path = index.path(&entries[i]);
+        let rel = &path[prefix_len..];
+        Some(match memchr::memchr(b'/', rel) {
+            Some(slash) => {
+                let sub = &path[..prefix_len + slash + 1];
+                let next = end_of_dir(index, sub, i, end);
+                (&rel[..slash], IndexItem::Dir(i..next), next)
+            }
+            None => {
+                let mut next = i + 1;
+                while next < end && index.path(&entries[next]) == path {
+                    next += 1;
+                }
+                let item = if next - i == 1 && entries[i].stage == 0 {
+                    IndexItem::File(i)
+                } else {
+                    IndexItem::Conflict
+                };
+                (rel, item, next)
+            }
+        })
+    }
+
+    /// What the commit would record for index entry `i`: nothing for `git add -N`.
+    fn staged_side(&self, i: usize) -> Option<Side> {
+        let e = &self.index.entries[i];
+        (!e.intent_to_add).then_some(Side {
+            mode: e.mode,
+            oid: e.oid,
+        })
+    }
+
+    /// Every file under HEAD's directory `prefix` (ending in '/'), which the index no longer has:
+    /// the sources rename detection pairs new files with.
+    fn deleted(&mut self, prefix: &mut Vec<u8>, tree: Oid) -> Result<(), git2::Error> {
+        let tree = self.repo.find_tree(tree)?;
+        let base = prefix.len();
+        for e in tree.iter() {
+            prefix.truncate(base);
+            prefix.extend_from_slice(e.name_bytes());
+            let mode = e.filemode() as u32;
+            if mode == MODE_TREE {
+                prefix.push(b'/');
+                self.deleted(prefix, e.id())?;
+            } else {
+                let old = Side { mode, oid: e.id() };
+                self.out.paths.push((prefix.clone(), Some(old), None));
+            }
+        }
+        prefix.truncate(base);
+        Ok(())
+    }
+}
+
+/// In-memory indexes holding HEAD's and the index's sides of the changed paths only.
+fn small_indexes(changes: &Changes) -> Result<(Index, Index), git2::Error> {
+    let (mut old, mut new) = (Index::new()?, Index::new()?);
+    for (path, before, after) in &changes.paths {
+        if let Some(s) = before {
+            old.add(&index_entry(path, *s))?;
+        }
+        if let Some(s) = after {
+            new.add(&index_entry(path, *s))?;
+        }
+    }
+    Ok((old, new))
+}
+
+fn index_entry(path: &[u8], side: Side) -> IndexEntry {
+    IndexEntry {
+        ctime: IndexTime::new(0, 0),
+        mtime: IndexTime::new(0, 0),
+        dev: 0,
+        ino: 0,
+        mode: side.mode,
+        uid: 0,
+        gid: 0,
+        file_size: 0,
+        id: side.oid,
+        flags: 0,
+        flags_extended: 0,
+        path: path.to_vec(),
+    }
+}
+
+/// Whether an entry of this mode holds content (a file or a symbolic link's target).
+fn is_blob(mode: FileMode) -> bool {
+    matches!(
+        mode,
+        FileMode::Blob | FileMode::BlobExecutable | FileMode::BlobGroupWritable | FileMode::Link
+    )
+}
+
+/// Options for every line diff here: no context (only changed lines), and never binary, so a
+/// `-diff` or `binary` attribute in the scanned repository cannot hide a line from the check.
+fn line_diff_options() -> DiffOptions {
+    let mut o = DiffOptions::new();
+    o.context_lines(0)
+        .interhunk_lines(0)
+        .force_text(true)
+        .max_size(i64::MAX);
+    o
+}
+
+/// 1-based line ranges that `new` adds to `old`, in increasing order. With no context lines, each
+/// hunk's new side is exactly its added lines.
+fn lines_added(old: &[u8], new: &[u8]) -> Result<Vec<Range<usize>>, git2::Error> {
+    let mut opts = line_diff_options();
+    let patch = Patch::from_buffers(old, None, new, None, Some(&mut opts))?;
+    let mut out = Vec::with_capacity(patch.num_hunks());
+    for h in 0..patch.num_hunks() {
+        let (hunk, _) = patch.hunk(h)?;
+        if hunk.new_lines() > 0 {
+            let start = hunk.new_start() as usize;
+            out.push(start..start + hunk.new_lines() as usize);
+        }
+    }
+    Ok(out)
+}
+
+/// The first entry in `from..end` whose path does not start with `dir`, given that `from`'s does.
+/// The search gallops from `from` before it bisects, so a directory of n entries costs about
+/// 2 log n probes, all near `from`: a plain binary search over a whole large index spends most of
+/// its time on cache misses.
+fn end_of_dir(index: &IndexFile, dir: &[u8], from: usize, end: usize) -> usize {
+    let inside = |k: usize| index.path(&index.entries[k]).starts_with(dir);
+    let (mut lo, mut step) = (from, 1);
+    let hi = loop {
+        let probe = lo.saturating_add(step);
+        if probe >= end {
+            break end;
+        }
+        if !inside(probe) {
+            break probe;
+        }
+        lo = probe;
+        step *= 2;
+    };
+    // Entries lo (inside) .. hi (outside, or the end): bisect between them.
+    lo + 1 + index.entries[lo + 1..hi].partition_point(|e| index.path(e).starts_with(dir))
+}
+
+/// Git's order of names in a tree: byte order, with a directory's name compared as if it ended in
+/// '/' (so `a.txt` < `a/` < `a0`).
+fn git_order(a: &[u8], a_dir: bool, b: &[u8], b_dir: bool) -> Ordering {
+    let a = a.iter().chain(a_dir.then_some(&b'/'));
+    let b = b.iter().chain(b_dir.then_some(&b'/'));
+    a.cmp(b)
+}
+
+/// Lines in both sorted, disjoint range lists.
+fn intersect(a: &[Range<usize>], b: &[Range<usize>]) -> Vec<Range<usize>> {
+    let (mut i, mut j, mut out) = (0, 0, Vec::new());
+    while i < a.len() && j < b.len() {
+        let start = a[i].start.max(b[j].start);
+        let end = a[i].end.min(b[j].end);
+        if start < end {
+            out.push(start..end);
+        }
+        if a[i].end < b[j].end {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    out
+}
+
+fn overlaps(ranges: &[Range<usize>], lines: Range<usize>) -> bool {
+    ranges
+        .iter()
+        .any(|r| r.start < lines.end && lines.start < r.end)
+}
+
+fn build_excludes(globs: &[String]) -> Option<Gitignore> {
+    if globs.is_empty() {
+        return None;
+    }
+    let mut b = GitignoreBuilder::new("");
+    for g in globs {
+        // Globs were validated by the caller (`tree::validate_globs`).
+        let _ = b.add_line(None, g);
+    }
+    b.build().ok()
+}
+
+/// A repository path (bytes, '/'-separated) as libgit2's path arguments take it.
+fn repo_path(path: &[u8]) -> PathBuf {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        PathBuf::from(std::ffi::OsStr::from_bytes(path))
+    }
+    #[cfg(not(unix))]
+    {
+        PathBuf::from(String::from_utf8_lossy(path).into_owned())
+    }
+}
+
+/// A repository path as shown in reports (lossy for non-UTF-8 names, escaped).
+fn display(path: &[u8]) -> String {
+    sanitize::escape(&String::from_utf8_lossy(path)).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One-element lists of ranges are what these functions take (not ranges to collect).
+    #[allow(clippy::single_range_in_vec_init)]
+    #[test]
+    fn intersects_line_ranges() {
+        assert_eq!(intersect(&[1..5, 8..10], &[3..9]), vec![3..5, 8..9]);
+        assert_eq!(intersect(&[1..5], &[5..6]), Vec::<Range<usize>>::new());
+        assert_eq!(intersect(&[], &[1..2]), Vec::<Range<usize>>::new());
+        assert_eq!(intersect(&[1..3, 4..6], &[1..10]), vec![1..3, 4..6]);
+    }
+
+    #[test]
+    fn end_of_dir_finds_where_a_directory_ends_whatever_its_size() {
+        for n in [1usize, 2, 3, 7, 8, 9, 100, 1000] {
+            let mut paths = vec!["a.txt".to_string()];
+            paths.extend((0..n).map(|i| format!("a/{i:05}")));
+            paths.extend(["a0".to_string(), "b/c".to_string()]);
+            let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
+            let index = IndexFile::from_paths(&refs);
+            let end = index.entries.len();
+            assert_eq!(end_of_dir(&index, b"a/", 1, end), n + 1, "{n} entries");
+            assert_eq!(
+                end_of_dir(&index, b"a/", 1, n + 1),
+                n + 1,
+                "{n}, range ends there"
+            );
+            assert_eq!(end_of_dir(&index, b"b/", end - 1, end), end);
+        }
+    }
+
+    #[test]
+    fn git_order_sorts_directories_as_if_they_ended_in_a_slash() {
+        use Ordering::*;
+        assert_eq!(git_order(b"a.txt", false, b"a", true), Less);
+        assert_eq!(git_order(b"a", true, b"a0", false), Less);
+        assert_eq!(git_order(b"a", false, b"a", true), Less);
+        assert_eq!(git_order(b"a", true, b"a", true), Equal);
+        assert_eq!(git_order(b"b", false, b"a", true), Greater);
+    }
+
+    #[allow(clippy::single_range_in_vec_init)]
+    #[test]
+    fn overlap_counts_any_line_of_a_span() {
+        assert!(overlaps(&[4..5], 2..5));
+        assert!(!overlaps(&[4..5], 2..4));
+        assert!(!overlaps(&[], 1..2));
+    }
+}

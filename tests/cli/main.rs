@@ -8,4 +8,5 @@ mod git;
 mod hook;
 mod reports;
 mod scan;
+mod staged;
 mod support;
