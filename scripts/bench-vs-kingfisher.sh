@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Benchmark `keyguard scan` against Kingfisher on one directory.
+# Benchmark `keyguard scan` against Kingfisher on one directory, or on a git repository's history.
 #
 #   scripts/bench-vs-kingfisher.sh [DIR] [-n RUNS] [--size-mb MB] [--kingfisher-only] [--require-keyguard]
+#   scripts/bench-vs-kingfisher.sh --git REPO [-n RUNS] [--kingfisher-only] [--require-keyguard]
 #
 # DIR defaults to /work/bench-tree, which is generated (scripts/gen-bench-tree.py, seed 1) when it
 # does not exist. Any other directory works too (e.g. a checked-out real repository).
@@ -24,7 +25,25 @@
 # --format json (and --no-update-check, so it makes no network call); otherwise its defaults.
 # Everything the script writes goes to $BENCH_WORK (default /work/bench-work), outside the repository.
 #
+# --git REPO: whole-history mode. REPO is a local repository (a bare one, or a working tree).
+# The tools run as `keyguard scan git REPO --format json -j N` and
+# `kingfisher scan REPO --no-validate --git-history full --format json -j N --no-update-check -q`.
+# `--git-history full` is Kingfisher's default (2.14: "full: Scan all history"; the other value,
+# none, scans only the files); it is passed anyway so the printed command says what is measured and
+# a release with another default still scans the history. No --branch/--since-commit: Kingfisher
+# then walks all refs, as keyguard does. Steps 1-4 are as above; the table then gives, per tool:
+# median wall s, median user+sys CPU s, median peak RSS MiB, the commits/blobs/bytes the tool
+# says it scanned (keyguard: summary.commits/.blobs/.bytes; Kingfisher: metadata.summary.
+# blobs_scanned/.bytes_scanned — it counts no commits), MB/s of its own byte count, MB/s of the
+# repository's blob bytes (`git cat-file --batch-all-objects`, measured once on REPO), finding
+# counts, and the keyguard/kingfisher throughput ratio (same byte count for both, so the ratio of
+# median wall times) and peak-RSS ratio. MB = 10^6 bytes. Note: given a directory, Kingfisher also
+# scans the files under it as plain files; for a bare repository that is its pack/index files
+# (checked with --git-history none: 11 files, 113 MB for rust-lang/cargo, 0.2 s), which its
+# bytes_scanned includes, and its blob count includes members of archives it unpacks.
+#
 # Environment: BENCH_WORK, KF_VENV (default /work/kf-venv), KF_EXTRA_ARGS, KG_EXTRA_ARGS,
+# CARGO_TARGET_DIR (honoured: keyguard is built there and taken from there),
 # RUSTC_WAIT_MAX (seconds to wait for a compile or other busy work to end, default 1800),
 # IDLE_BUSY_MAX (a run starts only when the CPUs were less than this % busy over the last second, default 15).
 
@@ -37,12 +56,13 @@ RUNS=5
 SIZE_MB=400
 KF_ONLY=0
 REQUIRE_KG=0
+GIT_MODE=0
 WORK="${BENCH_WORK:-/work/bench-work}"
 KF_VENV="${KF_VENV:-/work/kf-venv}"
 RUSTC_WAIT_MAX="${RUSTC_WAIT_MAX:-1800}"
 THREADS="$(nproc)"
 
-usage() { sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,/^[^#]/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -50,11 +70,14 @@ while [[ $# -gt 0 ]]; do
         --size-mb) SIZE_MB="$2"; shift 2 ;;
         --kingfisher-only) KF_ONLY=1; shift ;;
         --require-keyguard) REQUIRE_KG=1; shift ;;
+        --git) [[ $# -ge 2 && -z "$DIR" ]] || { echo "--git wants one REPO (and no DIR)" >&2; exit 2; }
+               GIT_MODE=1; DIR="$2"; shift 2 ;;
         -h|--help) usage 0 ;;
         -*) echo "unknown option: $1" >&2; usage 2 ;;
         *) [[ -z "$DIR" ]] || { echo "only one DIR, please" >&2; exit 2; }; DIR="$1"; shift ;;
     esac
 done
+[[ "$GIT_MODE" == 0 || -n "$DIR" ]] || { echo "--git wants a REPO" >&2; exit 2; }
 DIR="${DIR:-$DEFAULT_DIR}"
 [[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || { echo "-n wants a positive number" >&2; exit 2; }
 
@@ -82,14 +105,19 @@ KF_BIN="$(ls "$KF_VENV"/lib/python3*/site-packages/kingfisher/bin/kingfisher 2>/
 [[ -x "$KF_BIN" ]] || KF_BIN="$KF_VENV/bin/kingfisher"
 echo "kingfisher: $KF_BIN ($("$KF_BIN" --version))"
 
-KG_BIN="$REPO/target/release/keyguard"
+# cargo builds into $CARGO_TARGET_DIR when it is set (relative to the directory cargo runs in).
+KG_TARGET="${CARGO_TARGET_DIR:-target}"
+[[ "$KG_TARGET" == /* ]] || KG_TARGET="$REPO/$KG_TARGET"
+KG_BIN="$KG_TARGET/release/keyguard"
+KG_SCAN=(scan)
+[[ "$GIT_MODE" == 1 ]] && KG_SCAN=(scan git)
 KG_REV=""
 HAVE_KG=0
 if [[ "$KF_ONLY" == 1 ]]; then
     echo "keyguard: skipped (--kingfisher-only)"
 else
     if (cd "$REPO" && run cargo build --release); then
-        if "$KG_BIN" scan --help >/dev/null 2>&1; then
+        if "$KG_BIN" "${KG_SCAN[@]}" --help >/dev/null 2>&1; then
             HAVE_KG=1
             # time a private copy: a rebuild in the repository during the runs must not swap binaries
             KG_REV="$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)"
@@ -98,7 +126,7 @@ else
             KG_BIN="$WORK/keyguard"
             echo "keyguard: $KG_BIN ($("$KG_BIN" --version 2>/dev/null || echo 'version unknown'), built from $KG_REV)"
         else
-            echo "keyguard: SKIPPED — '$KG_BIN scan --help' fails: the scan command is not there yet"
+            echo "keyguard: SKIPPED — '$KG_BIN ${KG_SCAN[*]} --help' fails: the ${KG_SCAN[*]} command is not there yet"
         fi
     else
         echo "keyguard: SKIPPED — 'cargo build --release' failed"
@@ -111,7 +139,19 @@ fi
 
 # ---------------------------------------------------------------------------- input
 log "input"
-if [[ ! -d "$DIR" ]]; then
+if [[ "$GIT_MODE" == 1 ]]; then
+    [[ -d "$DIR" ]] || { echo "no such repository: $DIR" >&2; exit 2; }
+    DIR="$(cd "$DIR" && pwd)"
+    # Our own benchmark input, so plain git is fine here: object counts and blob bytes, once.
+    printf '+ git -C %q cat-file --batch-all-objects %q | awk ...\n' "$DIR" "--batch-check=%(objecttype) %(objectsize)"
+    read -r NCOMMITS NBLOBS NBYTES < <(git -C "$DIR" cat-file --batch-all-objects --batch-check='%(objecttype) %(objectsize)' |
+        awk '$1 == "commit" {c++} $1 == "blob" {b++; s += $2} END {printf "%d %d %d\n", c, b, s}')
+    (( NBLOBS > 0 )) || { echo "$DIR: not a git repository, or it has no blobs" >&2; exit 2; }
+    DISK_BYTES="$(find "$DIR" -type f -printf '%s\n' | awk '{s+=$1} END {printf "%d", s}')"
+    NFILES=0
+    MANIFEST=""
+    echo "$DIR: $NCOMMITS commits, $NBLOBS blobs, $(awk -v b="$NBYTES" 'BEGIN {printf "%.1f", b/1e6}') MB of blobs ($(awk -v b="$DISK_BYTES" 'BEGIN {printf "%.1f", b/1e6}') MB on disk)"
+elif [[ ! -d "$DIR" ]]; then
     if [[ "$DIR" == "$DEFAULT_DIR" ]]; then
         run python3 "$REPO/scripts/gen-bench-tree.py" "$DIR" --size-mb "$SIZE_MB" --seed 1
     else
@@ -120,10 +160,12 @@ if [[ ! -d "$DIR" ]]; then
     fi
 fi
 DIR="$(cd "$DIR" && pwd)"
-read -r NFILES NBYTES < <(find "$DIR" -type f -printf '%s\n' | awk '{n++; s+=$1} END {printf "%d %d\n", n, s}')
-MANIFEST="${DIR%/}.planted.json"
-[[ -f "$MANIFEST" ]] || MANIFEST=""
-echo "$DIR: $NFILES files, $(awk -v b="$NBYTES" 'BEGIN {printf "%.1f", b/1048576}') MiB${MANIFEST:+; planted-key manifest $MANIFEST}"
+if [[ "$GIT_MODE" == 0 ]]; then
+    read -r NFILES NBYTES < <(find "$DIR" -type f -printf '%s\n' | awk '{n++; s+=$1} END {printf "%d %d\n", n, s}')
+    MANIFEST="${DIR%/}.planted.json"
+    [[ -f "$MANIFEST" ]] || MANIFEST=""
+    echo "$DIR: $NFILES files, $(awk -v b="$NBYTES" 'BEGIN {printf "%.1f", b/1048576}') MiB${MANIFEST:+; planted-key manifest $MANIFEST}"
+fi
 
 # ---------------------------------------------------------------------------- commands
 # Kingfisher unpacks archives it finds (e.g. .crate/.tar.gz test fixtures) into $TMPDIR. With $TMPDIR
@@ -135,13 +177,15 @@ KF_TMPDIR="${KF_TMPDIR:-}"
 if [[ -z "$KF_TMPDIR" && -d /dev/shm && -w /dev/shm ]]; then KF_TMPDIR=/dev/shm/kingfisher-bench-tmp; fi
 KF_TMPDIR="${KF_TMPDIR:-/tmp}"
 mkdir -p "$KF_TMPDIR"
-KF_CMD=(env TMPDIR="$KF_TMPDIR" "$KF_BIN" scan "$DIR" --no-validate --git-history none --format json -j "$THREADS" --no-update-check -q)
+KF_HISTORY=none
+[[ "$GIT_MODE" == 1 ]] && KF_HISTORY=full
+KF_CMD=(env TMPDIR="$KF_TMPDIR" "$KF_BIN" scan "$DIR" --no-validate --git-history "$KF_HISTORY" --format json -j "$THREADS" --no-update-check -q)
 # shellcheck disable=SC2206
 [[ -n "${KF_EXTRA_ARGS:-}" ]] && KF_CMD+=($KF_EXTRA_ARGS)
 KG_CMD=()
 if [[ "$HAVE_KG" == 1 ]]; then
-    KG_CMD=("$KG_BIN" scan "$DIR" --format json)
-    if "$KG_BIN" scan --help 2>/dev/null | grep -q -- '--threads'; then
+    KG_CMD=("$KG_BIN" "${KG_SCAN[@]}" "$DIR" --format json)
+    if "$KG_BIN" "${KG_SCAN[@]}" --help 2>/dev/null | grep -q -- '--threads'; then
         KG_CMD+=(-j "$THREADS")
     fi
     # shellcheck disable=SC2206
@@ -190,21 +234,24 @@ busy_ticks() {
 }
 
 # timed TOOL OUTFILE -- CMD...: runs CMD -o OUTFILE under /usr/bin/time and reports wall time and
-# peak RSS. Exit codes that mean "ran fine": keyguard 0/1 (1 = findings), kingfisher 0/200/205.
+# peak RSS. OUTFILE /dev/null marks a timed run, whose report goes to the scratch file
+# $WORK/TOOL.timed.json (overwritten every run): keyguard refuses to write to anything but a regular
+# file, and both tools should do the same output work. Exit codes that mean "ran fine": keyguard 0/1 (1 = findings), kingfisher 0/200/205.
 # A timed run (OUTFILE /dev/null) is kept in $WORK/times.txt only if nothing else used the CPUs
 # meanwhile: the machine's busy CPU time during the run, less the tool's own user+sys time, must
 # stay under max(0.2 s, 5% of wall x cores); otherwise it is reported as contended and run again
 # (up to 3 times; then kept, marked).
 timed() {
     local tool="$1" out="$2"; shift 3
-    local ok tf="$WORK/time.$$" rc attempt hz ncpu
+    local ok tf="$WORK/time.$$" rc attempt hz ncpu dest="$out"
+    [[ "$out" == /dev/null ]] && dest="$WORK/$tool.timed.json"
     hz="$(getconf CLK_TCK)"; ncpu="$(nproc)"
     case "$tool" in keyguard) ok=" 0 1 " ;; kingfisher) ok=" 0 200 205 " ;; esac
     for attempt in 1 2 3 4; do
         wait_idle
-        printf '+ /usr/bin/time -f %q -o %q' '%e %M %U %S' "$tf"; printf ' %q' "$@" -o "$out"; printf '   [cpu busy before: %s]\n' "$BUSY_BEFORE"
+        printf '+ /usr/bin/time -f %q -o %q' '%e %M %U %S' "$tf"; printf ' %q' "$@" -o "$dest"; printf '   [cpu busy before: %s]\n' "$BUSY_BEFORE"
         local b0 b1; b0="$(busy_ticks)"; rc=0
-        /usr/bin/time -f '%e %M %U %S' -o "$tf" "$@" -o "$out" 2>"$WORK/$tool.stderr" || rc=$?
+        /usr/bin/time -f '%e %M %U %S' -o "$tf" "$@" -o "$dest" 2>"$WORK/$tool.stderr" || rc=$?
         b1="$(busy_ticks)"
         if [[ "$ok" != *" $rc "* ]]; then
             echo "$tool exited $rc; its stderr:" >&2
@@ -220,7 +267,7 @@ timed() {
         if [[ "$out" != /dev/null ]]; then return 0; fi
         if [[ "$verdict" == ok || "$attempt" == 4 ]]; then
             [[ "$verdict" == ok ]] || { echo "   (kept although contended)"; CONTENDED=$((CONTENDED + 1)); }
-            echo "$tool $secs $kb" >>"$WORK/times.txt"
+            echo "$tool $secs $kb $usr $sys" >>"$WORK/times.txt"
             return 0
         fi
         echo "   (run again: another process used the CPUs during it)"
@@ -229,6 +276,7 @@ timed() {
 
 # ---------------------------------------------------------------------------- runs
 TAG="$(basename "$DIR")"
+[[ "$GIT_MODE" == 1 ]] && TAG="$(basename "$DIR" .git).history"
 BUSY_BEFORE="?"
 CONTENDED=0
 : >"$WORK/times.txt"
@@ -253,6 +301,86 @@ done
 # ---------------------------------------------------------------------------- report
 log "results"
 CPU="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+if [[ "$GIT_MODE" == 1 ]]; then
+HAVE_KG="$HAVE_KG" KG_REV="$KG_REV" CONTENDED="$CONTENDED" DIR="$DIR" NCOMMITS="$NCOMMITS" NBLOBS="$NBLOBS" NBYTES="$NBYTES" \
+DISK_BYTES="$DISK_BYTES" WORK="$WORK" TAG="$TAG" RUNS="$RUNS" THREADS="$THREADS" CPU="$CPU" python3 - <<'PY'
+import json, os, statistics
+
+env = os.environ
+work, tag = env["WORK"], env["TAG"]
+nbytes = int(env["NBYTES"])
+MB, MiB = 1e6, 1024 * 1024
+tools = ["keyguard", "kingfisher"] if env["HAVE_KG"] == "1" else ["kingfisher"]
+
+runs = {t: [] for t in tools}  # (wall s, peak RSS KiB, user+sys s)
+for line in open(os.path.join(work, "times.txt")):
+    t, s, kb, usr, sys_ = line.split()
+    runs[t].append((float(s), int(kb), float(usr) + float(sys_)))
+
+
+def load(tool):
+    """(findings, commits, blobs, bytes) as the tool's JSON report gives them; None where it does not."""
+    try:
+        d = json.load(open(os.path.join(work, f"{tag}.{tool}.json")))
+    except Exception as e:  # noqa: BLE001
+        print(f"  ({tool}: report unreadable: {e})")
+        return None, None, None, None
+    if tool == "kingfisher":
+        sm = d.get("metadata", {}).get("summary", {})
+        return len(d.get("findings", [])), None, sm.get("blobs_scanned"), sm.get("bytes_scanned")
+    sm = d.get("summary", {})
+    return len(d.get("findings", [])), sm.get("commits"), sm.get("blobs"), sm.get("bytes")
+
+
+rows = {}
+for t in tools:
+    wall = [r[0] for r in runs[t]]
+    n, commits, blobs, scanned = load(t)
+    med = statistics.median(wall)
+    rows[t] = dict(med=med, lo=min(wall), hi=max(wall), cpu=statistics.median(r[2] for r in runs[t]),
+                   rss=statistics.median(r[1] for r in runs[t]) / 1024, n=n, commits=commits, blobs=blobs,
+                   scanned=scanned, own=None if scanned is None else scanned / MB / med, repo=nbytes / MB / med)
+
+print(f"input    {env['DIR']} (whole history): {env['NCOMMITS']} commits, {env['NBLOBS']} blobs, "
+      f"{nbytes / MB:.1f} MB of blobs (git cat-file --batch-all-objects); {int(env['DISK_BYTES']) / MB:.1f} MB on disk")
+if env.get("KG_REV"):
+    print(f"keyguard built from commit {env['KG_REV']}")
+print(f"machine  {os.cpu_count()} cores ({env['CPU']}); both tools -j {env['THREADS']}; "
+      f"{env['RUNS']} timed runs each after one warm-up; warm page cache")
+print()
+
+
+def f(v, spec):
+    return "-" if v is None else format(v, spec)
+
+
+hdr = (f"{'tool':<11} {'wall s':>7} {'min-max s':>13} {'CPU s':>7} {'RSS MiB':>8} {'commits':>8} {'blobs':>7} "
+       f"{'MB scanned':>11} {'MB/s own':>9} {'MB/s repo':>10} {'findings':>9}")
+print(hdr)
+print("-" * len(hdr))
+for t in tools:
+    r = rows[t]
+    print(f"{t:<11} {r['med']:>7.2f} {r['lo']:>6.2f}-{r['hi']:<6.2f} {r['cpu']:>7.2f} {r['rss']:>8.0f} "
+          f"{f(r['commits'], 'd'):>8} {f(r['blobs'], 'd'):>7} {f(None if r['scanned'] is None else r['scanned'] / MB, '.1f'):>11} "
+          f"{f(r['own'], '.1f'):>9} {r['repo']:>10.1f} {f(r['n'], 'd'):>9}")
+print()
+if "keyguard" in rows:
+    kg, kf = rows["keyguard"], rows["kingfisher"]
+    print(f"throughput ratio keyguard/kingfisher (repository blob bytes / median wall, i.e. wall-time ratio): "
+          f"{kg['repo'] / kf['repo']:.2f}x")
+    print(f"peak RSS ratio keyguard/kingfisher (medians): {kg['rss'] / kf['rss']:.2f}x")
+    print(f"CPU time ratio keyguard/kingfisher (user+sys medians): {kg['cpu'] / kf['cpu']:.2f}x")
+print("wall s, CPU s (user+sys), RSS MiB (peak): medians over the timed runs. MB = 10^6 bytes.")
+print("commits/blobs/MB scanned: as each tool's JSON report says (keyguard: summary.commits/.blobs/.bytes, binary blobs")
+print("  not counted; Kingfisher: metadata.summary.blobs_scanned/.bytes_scanned, which include the files under the")
+print("  repository path scanned as plain files, e.g. a bare repository's packs, and members of archives it unpacks).")
+print("MB/s own = the tool's own MB scanned / median wall; MB/s repo = the repository's blob bytes / median wall.")
+if env.get("CONTENDED", "0") != "0":
+    print(f"WARNING: {env['CONTENDED']} timed run(s) kept although other work used the CPUs during them")
+for t in tools:
+    print(f"all runs {t}: " + "; ".join(f"{s:.2f}s cpu {c:.2f}s {kb / 1024:.0f}MiB" for s, kb, c in runs[t]))
+PY
+else
 HAVE_KG="$HAVE_KG" KG_REV="$KG_REV" CONTENDED="$CONTENDED" DIR="$DIR" NFILES="$NFILES" NBYTES="$NBYTES" MANIFEST="$MANIFEST" WORK="$WORK" \
 TAG="$TAG" RUNS="$RUNS" THREADS="$THREADS" CPU="$CPU" python3 - <<'PY'
 import json, os, statistics
@@ -265,7 +393,7 @@ tools = ["keyguard", "kingfisher"] if env["HAVE_KG"] == "1" else ["kingfisher"]
 
 times = {t: [] for t in tools}
 for line in open(os.path.join(work, "times.txt")):
-    t, s, kb = line.split()
+    t, s, kb = line.split()[:3]
     times[t].append((float(s), int(kb)))
 
 
@@ -374,9 +502,10 @@ if planted:
         if len(missed) > 15:
             print(f"   ... {len(missed) - 15} more")
 PY
+fi
 echo
 if [[ "$HAVE_KG" == 1 ]]; then echo "reports: $WORK/$TAG.kingfisher.json $WORK/$TAG.keyguard.json"
 else echo "report: $WORK/$TAG.kingfisher.json"; fi
 echo "commands:"
-printf '  kingfisher:'; printf ' %q' "${KF_CMD[@]}" -o /dev/null; printf '\n'
-if [[ "$HAVE_KG" == 1 ]]; then printf '  keyguard:  '; printf ' %q' "${KG_CMD[@]}" -o /dev/null; printf '\n'; fi
+printf '  kingfisher:'; printf ' %q' "${KF_CMD[@]}" -o "$WORK/kingfisher.timed.json"; printf '\n'
+if [[ "$HAVE_KG" == 1 ]]; then printf '  keyguard:  '; printf ' %q' "${KG_CMD[@]}" -o "$WORK/keyguard.timed.json"; printf '\n'; fi
