@@ -141,7 +141,7 @@ pub struct GitArgs {
     pub repo: Option<PathBuf>,
 
     /// Only commits in this range (`A..B`: reachable from B, not from A) and the blobs they add
-    #[arg(long, value_name = "A..B")]
+    #[arg(long, value_name = "A..B", conflicts_with_all = ["since", "branch", "reachable_only"])]
     pub range: Option<String>,
 
     /// Only commits made on or after DATE (2024-01-31, an RFC 3339 time, or `90 days ago`)

@@ -55,21 +55,33 @@ pub fn run(args: &GitArgs, out: &mut dyn std::io::Write) -> Result<Outcome> {
 
     let mut findings = scan_repository(&repo, "", &opts, &p, &stats, &warn, show_progress)?;
     if args.submodules {
+        // A submodule is another repository: its whole history is scanned (a range or branch
+        // names commits of the outer one). Excludes apply to the paths as shown, under the
+        // submodule's place.
+        let sub_opts = GitOptions {
+            range: None,
+            refs: Vec::new(),
+            exclude: None,
+            ..opts.clone()
+        };
+        if opts.range.is_some() || !opts.refs.is_empty() {
+            p.printer.warn(
+                "--range and --branch apply to the outer repository; submodules are scanned whole",
+            );
+        }
         for sm in repo.submodules().context("reading .gitmodules")? {
             let sm_path =
                 String::from_utf8_lossy(sm.path().as_os_str().as_encoded_bytes()).into_owned();
             match sm.open() {
                 Ok(sub) => {
                     let prefix = format!("{}/", crate::sanitize::escape(&sm_path));
-                    findings.extend(scan_repository(
-                        &sub,
-                        &prefix,
-                        &opts,
-                        &p,
-                        &stats,
-                        &warn,
-                        show_progress,
-                    )?);
+                    let found =
+                        scan_repository(&sub, &prefix, &sub_opts, &p, &stats, &warn, show_progress)?;
+                    findings.extend(found.into_iter().filter(|f| {
+                        !opts.exclude.as_ref().is_some_and(|ex| {
+                            ex.matched_path_or_any_parents(&f.path, false).is_ignore()
+                        })
+                    }));
                 }
                 Err(_) => p.printer.warn(&format!(
                     "submodule {sm_path} is not checked out; skipped (run `git submodule update --init`)"

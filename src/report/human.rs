@@ -14,7 +14,8 @@ pub fn write(r: &Report, out: &mut dyn std::io::Write, color: bool) -> std::io::
             if current.is_some() {
                 writeln!(out)?;
             }
-            writeln!(out, "{}", f.path.magenta().bold())?;
+            // Sources escape paths; escaping again is harmless and keeps this a safety net.
+            writeln!(out, "{}", crate::sanitize::escape(&f.path).magenta().bold())?;
             current = Some(&f.path);
         }
         let sev = format!("{:<8}", f.severity.to_string());
@@ -63,7 +64,9 @@ pub fn write(r: &Report, out: &mut dyn std::io::Write, color: bool) -> std::io::
         if f.reachable == Some(false) {
             notes.push("unreachable: no ref holds it, but the object is still in the repository");
         }
-        if f.present_at_head == Some(false) {
+        if f.path == "(commit message)" {
+            notes.push("in a commit message: only rewriting history removes it; revoke the key");
+        } else if f.present_at_head == Some(false) {
             notes.push("gone from HEAD, still in history: anyone with a clone has it");
         }
         for n in notes {

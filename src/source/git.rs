@@ -122,6 +122,8 @@ struct Walker<'r> {
     exclude: Option<&'r ignore::gitignore::Gitignore>,
     /// Blobs seen only at excluded paths: not dangling either.
     excluded: HashSet<Oid>,
+    /// Trees with an excluded blob somewhere under them.
+    partly_excluded: HashSet<Oid>,
     /// Jobs go to the readers as soon as they are planned.
     sink: Option<Sender<(usize, Job)>>,
     progress: &'r ProgressBar,
@@ -159,9 +161,14 @@ impl Walker<'_> {
         queue: bool,
     ) {
         // An explicit stack: an untrusted repository can nest trees deeper than the call stack.
-        let mut stack = vec![(root, prefix.to_string())];
-        while let Some((oid, prefix)) = stack.pop() {
-            if !self.seen_trees.insert(oid) {
+        // Each entry: tree, path prefix, and the frame of the tree holding it.
+        let mut stack = vec![(root, prefix.to_string(), None)];
+        // (tree, parent frame) for every tree walked in this call.
+        let mut frames: Vec<(Oid, Option<usize>)> = Vec::new();
+        while let Some((oid, prefix, parent)) = stack.pop() {
+            // A tree with an excluded path somewhere under it is walked again wherever it shows
+            // up: the same tree at a path that is not excluded must be read.
+            if !self.seen_trees.insert(oid) && !self.partly_excluded.contains(&oid) {
                 continue;
             }
             let tree = match self.repo.find_tree(oid) {
@@ -171,10 +178,12 @@ impl Walker<'_> {
                     continue;
                 }
             };
+            let frame = frames.len();
+            frames.push((oid, parent));
             for entry in tree.iter() {
                 let name = String::from_utf8_lossy(entry.name_bytes());
                 match entry.filemode() {
-                    0o040000 => stack.push((entry.id(), format!("{prefix}{name}/"))),
+                    0o040000 => stack.push((entry.id(), format!("{prefix}{name}/"), Some(frame))),
                     // Submodule commits live in another repository.
                     0o160000 => {}
                     _ => {
@@ -188,6 +197,11 @@ impl Walker<'_> {
                             ex.matched_path_or_any_parents(&path, false).is_ignore()
                         }) {
                             self.excluded.insert(entry.id());
+                            let mut f = Some(frame);
+                            while let Some(i) = f {
+                                self.partly_excluded.insert(frames[i].0);
+                                f = frames[i].1;
+                            }
                             continue;
                         }
                         self.seen_blobs.insert(entry.id());
@@ -357,6 +371,27 @@ fn all_roots(repo: &Repository, w: &Walker) -> Result<Roots, GitError> {
     {
         refs.push(("HEAD".to_string(), oid));
     }
+    // What linked worktrees (and the main one, when scanning from a linked one) have checked
+    // out: their HEADs are refs of their own.
+    let mut heads: Vec<(String, Oid)> = Vec::new();
+    if let Ok(main) = Repository::open(repo.commondir())
+        && let Ok(head) = main.head()
+        && let Some(oid) = head.target()
+    {
+        heads.push(("HEAD (main worktree)".to_string(), oid));
+    }
+    if let Ok(names) = repo.worktrees() {
+        for name in names.iter().flatten().flatten() {
+            if let Ok(wt) = repo.find_worktree(name)
+                && let Ok(wt_repo) = Repository::open_from_worktree(&wt)
+                && let Ok(head) = wt_repo.head()
+                && let Some(oid) = head.target()
+            {
+                heads.push((format!("HEAD (worktree {name})"), oid));
+            }
+        }
+    }
+    refs.extend(heads);
     // Every stash, not only the newest: older ones live in the stash ref's reflog.
     if let Ok(log) = repo.reflog("refs/stash") {
         for (i, entry) in log.iter().enumerate() {
@@ -387,6 +422,7 @@ fn plan(
         jobs: Vec::new(),
         exclude: opts.exclude.as_ref(),
         excluded: HashSet::new(),
+        partly_excluded: HashSet::new(),
         sink,
         progress,
         warn,
@@ -576,6 +612,17 @@ fn plan_unreachable(
     commits: &mut Vec<Oid>,
 ) -> Result<(), GitError> {
     let repo = w.repo;
+    let alternates = repo.commondir().join("objects/info/alternates");
+    if alternates.is_file() {
+        // Listing the object database would list the other repository's objects too, and
+        // report its secrets as this one's.
+        (w.warn)(format!(
+            "{} borrows objects from another repository (objects/info/alternates): unreachable \
+             objects are not scanned here; scan that repository itself",
+            describe(repo)
+        ));
+        return Ok(());
+    }
     let odb = repo.odb().map_err(|e| GitError::Broken {
         what: format!("{}: object database", describe(repo)),
         message: e.message().to_string(),
@@ -837,6 +884,16 @@ fn attribute(git_dir: &Path, plan: &Plan, found: &mut Vec<(usize, Finding)>) -> 
         .filter(|(job, _)| in_head(*job))
         .map(|(_, f)| (f.rule_id.clone(), f.secret_hash.clone()))
         .collect();
+    // Every secret found, so that none reaches a report through a commit's summary or author.
+    let mut secrets: Vec<(String, String)> = found
+        .iter()
+        .filter_map(|(_, f)| {
+            let s = std::str::from_utf8(f.secret.expose()).ok()?;
+            Some((s.to_string(), f.secret_redacted.clone()))
+        })
+        .collect();
+    secrets.sort();
+    secrets.dedup();
     found.sort_by_key(|(job, f)| (*job, f.line, f.column));
     let mut first: HashSet<(String, String, &str)> = HashSet::new();
     let mut infos: HashMap<u32, CommitInfo> = HashMap::new();
@@ -853,14 +910,24 @@ fn attribute(git_dir: &Path, plan: &Plan, found: &mut Vec<(usize, Finding)>) -> 
         {
             continue;
         }
-        f.path = job.path.clone();
-        f.rel_path = job.path.clone();
+        f.path = sanitize::escape(&job.path).into_owned();
+        f.rel_path = f.path.clone();
         f.reachable = Some(job.reachable);
         f.present_at_head = Some(at_head.contains(&(f.rule_id.clone(), f.secret_hash.clone())));
         let commit = job.commit.map(|c| {
             infos
                 .entry(c)
-                .or_insert_with(|| commit_info(repo.as_ref(), plan.commits[c as usize]))
+                .or_insert_with(|| {
+                    let mut info = commit_info(repo.as_ref(), plan.commits[c as usize]);
+                    for text in [&mut info.summary, &mut info.author, &mut info.email] {
+                        for (secret, redacted) in &secrets {
+                            if text.contains(secret.as_str()) {
+                                *text = text.replace(secret.as_str(), redacted);
+                            }
+                        }
+                    }
+                    info
+                })
                 .clone()
         });
         f.fingerprint = fingerprint(

@@ -516,6 +516,14 @@ fn submodules_are_scanned_only_when_asked() {
     assert!(findings_of(&without, &k).is_empty());
     let (_, with) = scan_git(outer.path(), &["--submodules"]);
     assert_eq!(only(&with, &k)["path"], "vendor/inner/lib.txt");
+    // A range names the outer repository's commits: the submodule is still scanned whole.
+    let (run, ranged) = scan_git(outer.path(), &["--submodules", "--range", "HEAD~1..HEAD"]);
+    assert_eq!(only(&ranged, &k)["path"], "vendor/inner/lib.txt");
+    assert!(run.stderr.contains("scanned whole"), "{}", run.stderr);
+    // Excludes apply to the submodule's paths as shown.
+    outer.write("keyguard.toml", "[scan]\nexclude = [\"vendor/inner/\"]\n");
+    let (_, excluded) = scan_git(outer.path(), &["--submodules"]);
+    assert!(findings_of(&excluded, &k).is_empty());
 }
 
 #[test]
@@ -570,4 +578,123 @@ fn git_reports_match_the_json_schema_and_sarif() {
     );
     assert!(!std::fs::read_to_string(&sarif_path).unwrap().contains(&k));
     crate::support::validate_sarif_file(&sarif_path);
+}
+
+#[test]
+fn a_key_in_a_commit_subject_never_reaches_the_report_in_full() {
+    let Some(r) = repo() else { return };
+    let k = key(33);
+    r.write("a.txt", format!("{k}\n"));
+    r.commit_all(&format!("oops: token {k}"));
+    for format in ["json", "human", "sarif"] {
+        let run = run_in(r.path(), &["scan", "git", "--format", format]);
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        assert!(!run.stdout.contains(&k), "{format}: full key in the report");
+        assert!(!run.stderr.contains(&k), "{format}: full key on stderr");
+    }
+    let (_, report) = scan_git(r.path(), &[]);
+    let f = &findings_of(&report, &k)[0];
+    assert!(
+        f["commit"]["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("oops: token ghp_")
+    );
+}
+
+#[test]
+fn control_characters_in_history_paths_are_escaped() {
+    let Some(r) = repo() else { return };
+    let k = key(34);
+    r.write("evil\x1b[31mred.txt", format!("{k}\n"));
+    r.commit_all("evil name");
+    let run = run_in(r.path(), &["scan", "git"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        !run.stdout.contains('\x1b'),
+        "raw escape reached the terminal"
+    );
+    assert!(
+        run.stdout.contains("evil\\u{1b}[31mred.txt"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_tree_moved_out_of_an_excluded_directory_is_scanned() {
+    let Some(r) = repo() else { return };
+    let k = key(35);
+    r.write("keyguard.toml", "[scan]\nexclude = [\"vendor/\"]\n");
+    r.write("vendor/lib/k.txt", format!("{k}\n"));
+    r.commit_all("vendored");
+    std::fs::create_dir_all(r.path().join("src")).unwrap();
+    r.git(&["mv", "vendor/lib", "src/lib"]);
+    let moved = r.commit_all("unvendor");
+    let (_, report) = scan_git(r.path(), &[]);
+    let f = only(&report, &k);
+    assert_eq!(f["path"], "src/lib/k.txt");
+    assert_eq!(f["commit"]["id"], moved);
+}
+
+#[test]
+fn commits_checked_out_in_a_linked_worktree_are_reachable() {
+    let Some(r) = repo() else { return };
+    let k = key(36);
+    let parent = tempfile::tempdir().unwrap();
+    let wt = parent.path().join("wt");
+    r.git(&["worktree", "add", "-q", "--detach", wt.to_str().unwrap()]);
+    crate::support::write(&wt, "w.txt", format!("{k}\n"));
+    let wt_s = wt.to_str().unwrap();
+    r.git(&["-C", wt_s, "add", "-A"]);
+    r.git(&["-C", wt_s, "commit", "-q", "-m", "detached work"]);
+    let (_, report) = scan_git(r.path(), &[]);
+    assert_eq!(only(&report, &k)["reachable"], true);
+    let (_, reachable) = scan_git(r.path(), &["--reachable-only"]);
+    assert_eq!(findings_of(&reachable, &k).len(), 1);
+}
+
+#[test]
+fn objects_borrowed_from_another_repository_are_not_reported_as_ours() {
+    let Some(r) = repo() else { return };
+    let k = key(37);
+    r.git(&["checkout", "-q", "-b", "other"]);
+    r.write("other.txt", format!("{k}\n"));
+    r.commit_all("other branch");
+    r.git(&["checkout", "-q", "main"]);
+    let parent = tempfile::tempdir().unwrap();
+    let shared = parent.path().join("shared");
+    let out = r
+        .cmd(&[
+            "clone",
+            "-q",
+            "--shared",
+            "--single-branch",
+            "-b",
+            "main",
+            r.path().to_str().unwrap(),
+            shared.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (run, report) = scan_git(&shared, &[]);
+    assert!(findings_of(&report, &k).is_empty(), "{report:#}");
+    assert!(run.stderr.contains("alternates"), "{}", run.stderr);
+}
+
+#[test]
+fn range_conflicts_with_since_and_branch() {
+    let Some(r) = repo() else { return };
+    for extra in [["--since", "2024-01-01"], ["--branch", "main"]] {
+        let mut args = vec!["scan", "git", "--range", "HEAD..HEAD"];
+        args.extend(extra);
+        let run = run_in(r.path(), &args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains("cannot be used with"), "{}", run.stderr);
+    }
 }
