@@ -146,7 +146,8 @@ fn scan_repository(
 
 fn bar(show: bool) -> ProgressBar {
     if show {
-        ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
+        // The length grows as the planner finds objects (and is final once it has walked all).
+        ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr())
     } else {
         ProgressBar::hidden()
     }

@@ -758,47 +758,56 @@ pub fn scan(
         })
     };
     std::thread::scope(|s| {
-        let planner = s.spawn(|| {
-            let repo = open_here()?;
-            plan(&repo, opts, stats, warn, Some(job_tx), progress)
-        });
+        let named = |name: &str| std::thread::Builder::new().name(format!("keyguard-{name}"));
+        let planner = named("planner")
+            .spawn_scoped(s, || {
+                let repo = open_here()?;
+                plan(&repo, opts, stats, warn, Some(job_tx), progress)
+            })
+            .expect("starting the planner thread");
         let mut reader_handles = Vec::new();
         for _ in 0..readers {
             let (job_rx, data_tx) = (job_rx.clone(), data_tx.clone());
-            reader_handles.push(s.spawn(move || -> Result<(), GitError> {
-                let repo = open_here()?;
-                let odb = repo.odb().map_err(|e| GitError::Broken {
-                    what: format!("{}: object database", sanitize::path(git_dir)),
-                    message: e.message().to_string(),
-                })?;
-                for (i, job) in job_rx.iter() {
-                    match read_job(&repo, &odb, &job, opts, stats, warn) {
-                        Some(bytes) => {
-                            if data_tx.send((i, bytes)).is_err() {
-                                break;
+            reader_handles.push(
+                named("reader")
+                    .spawn_scoped(s, move || -> Result<(), GitError> {
+                        let repo = open_here()?;
+                        let odb = repo.odb().map_err(|e| GitError::Broken {
+                            what: format!("{}: object database", sanitize::path(git_dir)),
+                            message: e.message().to_string(),
+                        })?;
+                        for (i, job) in job_rx.iter() {
+                            match read_job(&repo, &odb, &job, opts, stats, warn) {
+                                Some(bytes) => {
+                                    if data_tx.send((i, bytes)).is_err() {
+                                        break;
+                                    }
+                                }
+                                None => progress.inc(1),
                             }
                         }
-                        None => progress.inc(1),
-                    }
-                }
-                Ok(())
-            }));
+                        Ok(())
+                    })
+                    .expect("starting a reader thread"),
+            );
         }
         drop((job_rx, data_tx));
         let workers: Vec<_> = (0..threads)
             .map(|_| {
                 let data_rx = data_rx.clone();
-                s.spawn(move || {
-                    let mut local = Vec::new();
-                    for (i, bytes) in data_rx.iter() {
-                        // Only the planner holds the job's path: `attribute` sets it.
-                        for f in super::scan_bytes(scanner, &bytes, "", "") {
-                            local.push((i, f));
+                named("worker")
+                    .spawn_scoped(s, move || {
+                        let mut local = Vec::new();
+                        for (i, bytes) in data_rx.iter() {
+                            // Only the planner holds the job's path: `attribute` sets it.
+                            for f in super::scan_bytes(scanner, &bytes, "", "") {
+                                local.push((i, f));
+                            }
+                            progress.inc(1);
                         }
-                        progress.inc(1);
-                    }
-                    local
-                })
+                        local
+                    })
+                    .expect("starting a worker thread")
             })
             .collect();
         drop(data_rx);
