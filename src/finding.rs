@@ -123,6 +123,20 @@ impl Finding {
     }
 }
 
+impl Finding {
+    /// Recomputes the fingerprint once a source has set the final path or the commit.
+    pub fn refresh_fingerprint(&mut self) {
+        self.fingerprint = fingerprint(
+            &self.rule_id,
+            &self.secret_hash,
+            &self.path,
+            self.line,
+            self.column,
+            self.commit.as_ref().map(|c| c.id.as_str()),
+        );
+    }
+}
+
 /// Stable hash of the secret alone: the same key anywhere has the same hash, so one leaked key found
 /// in ten places is one key to rotate. Domain-separated SHA-256, 128 bits in hex.
 pub fn secret_hash(secret: &[u8]) -> String {

@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::Outcome;
 use super::scan::{Prepared, threads};
 use crate::cli::GitArgs;
-use crate::finding::{Finding, fingerprint};
+use crate::finding::Finding;
 use crate::source::Stats;
 use crate::source::git::{self, GitOptions};
 
@@ -131,14 +131,7 @@ fn scan_repository(
         for f in &mut findings {
             f.path = format!("{prefix}{}", f.path);
             f.rel_path = f.path.clone();
-            f.fingerprint = fingerprint(
-                &f.rule_id,
-                &f.secret_hash,
-                &f.path,
-                f.line,
-                f.column,
-                f.commit.as_ref().map(|c| c.id.as_str()),
-            );
+            f.refresh_fingerprint();
         }
     }
     Ok(findings)

@@ -19,7 +19,7 @@ use git2::{ObjectType, Oid, Repository};
 use indicatif::ProgressBar;
 
 use crate::engine::Scanner;
-use crate::finding::{CommitInfo, Finding, fingerprint};
+use crate::finding::{CommitInfo, Finding};
 use crate::sanitize;
 use crate::source::Stats;
 
@@ -939,15 +939,8 @@ fn attribute(git_dir: &Path, plan: &Plan, found: &mut Vec<(usize, Finding)>) -> 
                 })
                 .clone()
         });
-        f.fingerprint = fingerprint(
-            &f.rule_id,
-            &f.secret_hash,
-            &f.path,
-            f.line,
-            f.column,
-            commit.as_ref().map(|c| c.id.as_str()),
-        );
         f.commit = commit;
+        f.refresh_fingerprint();
         out.push(f);
     }
     out
