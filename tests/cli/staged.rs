@@ -462,3 +462,40 @@ fn outside_a_repository_is_an_error_naming_the_path() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("nowhere"), "{}", run.stderr);
 }
+
+/// An index file of version 4 whose entries are (bytes stripped off the previous path, suffix),
+/// all regular files with one made-up id; the checksum is left zero, as keyguard does not check it.
+fn v4_index(entries: &[(u8, Vec<u8>)]) -> Vec<u8> {
+    let mut f = b"DIRC".to_vec();
+    f.extend_from_slice(&4u32.to_be_bytes());
+    f.extend_from_slice(&(entries.len() as u32).to_be_bytes());
+    for (strip, suffix) in entries {
+        let mut e = vec![0u8; 40];
+        e[24..28].copy_from_slice(&0o100644u32.to_be_bytes());
+        e.extend_from_slice(&[9; 20]);
+        e.extend_from_slice(&(suffix.len().min(0xfff) as u16).to_be_bytes());
+        e.push(*strip);
+        e.extend_from_slice(suffix);
+        e.push(0);
+        f.extend_from_slice(&e);
+    }
+    f.extend_from_slice(&[0; 20]);
+    f
+}
+
+#[test]
+fn an_index_whose_paths_dwarf_the_file_is_refused_as_damaged() {
+    let Some(r) = repo() else { return };
+    // Each version 4 path is the one before plus a byte: 190 KB of file, 120 MB of paths.
+    let mut entries = vec![(0u8, vec![b'a'; 60_000])];
+    entries.extend((0..2000).map(|_| (0u8, b"a".to_vec())));
+    let index = r.git_dir().join("index");
+    std::fs::write(&index, v4_index(&entries)).unwrap();
+    let run = run_in(r.path(), &["scan", "staged"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("damaged") && run.stderr.contains(&index.display().to_string()),
+        "{}",
+        run.stderr
+    );
+}
