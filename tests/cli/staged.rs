@@ -499,3 +499,29 @@ fn an_index_whose_paths_dwarf_the_file_is_refused_as_damaged() {
         run.stderr
     );
 }
+
+#[test]
+fn a_split_index_is_refused_as_unsupported_not_damaged() {
+    let Some(r) = repo() else { return };
+    r.write("a.txt", "one\n");
+    r.write("b.txt", "two\n");
+    r.commit_all("init");
+    r.git(&["update-index", "--split-index"]);
+    // A changed entry is written to the split index with an empty name, replacing the shared one.
+    r.write("a.txt", "one\nmore\n");
+    r.git(&["add", "a.txt"]);
+    let run = run_in(r.path(), &["scan", "staged"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("split index") && !run.stderr.contains("damaged"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("git update-index --no-split-index"),
+        "{}",
+        run.stderr
+    );
+    r.git(&["update-index", "--no-split-index"]);
+    assert_eq!(run_in(r.path(), &["scan", "staged"]).code, 0);
+}

@@ -141,6 +141,7 @@ impl IndexFile {
         };
         let path_budget = bytes.len().saturating_mul(MAX_PATH_BYTES_PER_FILE_BYTE);
         let mut previous: Range<usize> = 0..0;
+        let mut empty_path = false;
         for _ in 0..count {
             let e = body.get(pos..).ok_or(Malformed("truncated entry"))?;
             let fixed = e
@@ -196,16 +197,18 @@ impl IndexFile {
             let path = start..index.paths.len();
             let stage = ((flags >> 12) & 3) as u8;
             // Binary searches over directories rely on the order git keeps: by path, then stage.
-            if let Some(last) = index.entries.last() {
+            if path.is_empty() {
+                // A split index (`git update-index --split-index`) names an entry that replaces
+                // one of its shared index's with an empty path; the `link` extension after the
+                // entries tells the two apart, so the verdict waits for the extensions.
+                empty_path = true;
+            } else if let Some(last) = index.entries.last() {
                 let order = index.paths[previous.clone()].cmp(&index.paths[path.clone()]);
                 if order == std::cmp::Ordering::Greater
                     || (order == std::cmp::Ordering::Equal && last.stage >= stage)
                 {
                     return Err(Malformed("entries out of order"));
                 }
-            }
-            if path.is_empty() {
-                return Err(Malformed("empty path"));
             }
             if mode & 0o170000 == 0o040000 {
                 return Err(Unsupported(
@@ -252,6 +255,9 @@ impl IndexFile {
                 _ => return Err(Malformed("unknown required extension")),
             }
             pos += 8 + size;
+        }
+        if empty_path {
+            return Err(Malformed("empty path"));
         }
         Ok(index)
     }
@@ -519,6 +525,21 @@ mod tests {
         assert!(matches!(
             IndexFile::parse(&split),
             Err(ParseError::Unsupported(..))
+        ));
+        // Replaced entries in a split index have empty names; only the `link` extension after
+        // them says that is what they are.
+        let replaced = [
+            entry("", 0o100644, 1, 0, None),
+            entry("", 0o100644, 2, 0, None),
+            entry("b", 0o100644, 3, 0, None),
+        ];
+        assert!(matches!(
+            IndexFile::parse(&file(2, &replaced, b"link\0\0\0\0")),
+            Err(ParseError::Unsupported(what, _)) if what.contains("split index")
+        ));
+        assert!(matches!(
+            IndexFile::parse(&file(2, &replaced, b"")),
+            Err(ParseError::Malformed("empty path"))
         ));
     }
 }
