@@ -37,6 +37,9 @@ pub use index::IndexError;
 use index::{CacheTree, IndexFile};
 
 const MODE_TREE: u32 = 0o040000;
+/// Directories nest deeper than this only in a tree or index made to do harm: git itself stops
+/// at `core.maxTreeDepth`, 2048 by default, and libgit2's path lookups recurse once per level.
+const MAX_DEPTH: usize = 4096;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StagedError {
@@ -49,6 +52,11 @@ pub enum StagedError {
     Bare { path: String },
     #[error(transparent)]
     Index(#[from] IndexError),
+    #[error(
+        "directories nest more than {MAX_DEPTH} levels deep in HEAD's tree or the index (at \
+         {path}); keyguard does not read trees that deep"
+    )]
+    TooDeep { path: String },
     #[error("{what}: {source}")]
     Git {
         what: String,
@@ -187,14 +195,7 @@ impl Staged {
             index: &self.index,
             out: &mut changes,
         };
-        let everything = 0..self.index.entries.len();
-        walk.dir(
-            &mut Vec::new(),
-            self.head_tree,
-            everything,
-            self.index.cache_tree.as_ref(),
-        )
-        .map_err(StagedError::git("cannot compare the index with HEAD"))?;
+        walk.run(self.head_tree)?;
         if !changes.conflicted.is_empty() {
             let list: Vec<String> = changes.conflicted.iter().map(|p| display(p)).collect();
             warn(format!(
@@ -354,110 +355,154 @@ enum IndexItem {
     Dir(Range<usize>),
 }
 
+/// One directory being compared (see `Walk::run`): how far both sides have got in it.
+struct Frame<'a> {
+    /// The length of the directory's path, '/' included: where its children's names start.
+    base: usize,
+    /// HEAD's tree of the directory, if HEAD has it.
+    tree: Option<Tree<'a>>,
+    /// The next entry of `tree` to compare.
+    head_next: usize,
+    /// The next child in the index not yet compared: its name, kind and where the next starts.
+    staged_next: Option<(&'a [u8], IndexItem, usize)>,
+    /// Where the index entries under the directory end.
+    end: usize,
+    /// The directory's cache-tree node.
+    cache: Option<&'a CacheTree>,
+}
+
 impl<'a> Walk<'a> {
-    /// Compares the directory `prefix` (empty, or ending in '/'): HEAD's tree `head` with the index
-    /// entries `range` (all of them under `prefix`). `cache` is the cache-tree node of `prefix`.
+    /// Compares HEAD's tree `head` with the whole index.
     ///
-    /// Both sides are walked in step, in git's order (by name, a directory's name as if it ended
-    /// in '/'), in which a tree's entries and the index's paths are both sorted.
-    fn dir(
-        &mut self,
-        prefix: &mut Vec<u8>,
-        head: Option<Oid>,
-        range: Range<usize>,
-        cache: Option<&CacheTree>,
-    ) -> Result<(), git2::Error> {
-        if let (Some(h), Some(c)) = (head, cache)
-            && c.oid == Some(h)
-        {
-            return Ok(()); // the index would write this directory exactly as HEAD has it
-        }
-        let tree = head.map(|h| self.repo.find_tree(h)).transpose()?;
-        let mut heads = tree.iter().flat_map(|t| t.iter());
-        let base = prefix.len();
-        let mut next_head = heads.next();
-        let mut next_staged = self.index_child(base, range.start, range.end);
-        loop {
-            let order = match (&next_head, &next_staged) {
-                (None, None) => break,
-                (Some(_), None) => Ordering::Less,
-                (None, Some(_)) => Ordering::Greater,
-                (Some(h), Some((name, item, _))) => git_order(
+    /// Directories are compared one at a time: HEAD's tree of the directory with the index
+    /// entries under it, both walked in step in git's order (by name, a directory's name as if
+    /// it ended in '/'), in which a tree's entries and the index's paths are both sorted. A
+    /// subdirectory is entered as it is met, on a stack of its own rather than by recursion: a
+    /// tree nested thousands of levels deep must not exhaust the thread's stack.
+    fn run(&mut self, head: Option<Oid>) -> Result<(), StagedError> {
+        let mut prefix = Vec::new();
+        let mut stack: Vec<Frame<'a>> = Vec::new();
+        let everything = 0..self.index.entries.len();
+        stack.extend(self.enter(&prefix, head, everything, self.index.cache_tree.as_ref())?);
+        while let Some(frame) = stack.last_mut() {
+            let base = frame.base;
+            let head_next = frame.tree.as_ref().and_then(|t| t.get(frame.head_next));
+            let order = match (&head_next, &frame.staged_next) {
+                (None, None) => None,
+                (Some(_), None) => Some(Ordering::Less),
+                (None, Some(_)) => Some(Ordering::Greater),
+                (Some(h), Some((name, item, _))) => Some(git_order(
                     h.name_bytes(),
                     h.filemode() as u32 == MODE_TREE,
                     name,
                     matches!(item, IndexItem::Dir(_)),
-                ),
+                )),
             };
-            let h = if order.is_le() {
-                next_head.take()
-            } else {
-                None
-            };
-            let s = if order.is_ge() {
-                next_staged.take()
-            } else {
-                None
+            let Some(order) = order else {
+                drop(head_next);
+                stack.pop();
+                continue;
             };
             prefix.truncate(base);
-            match (&h, &s) {
-                (Some(h), _) => prefix.extend_from_slice(h.name_bytes()),
-                (None, Some((name, _, _))) => prefix.extend_from_slice(name),
-                (None, None) => unreachable!("the loop ends when both sides are done"),
-            }
-            let h_item = h.as_ref().map(|e| {
-                let mode = e.filemode() as u32;
-                if mode == MODE_TREE {
-                    HeadItem::Dir(e.id())
-                } else {
-                    HeadItem::File(Side { mode, oid: e.id() })
+            let h_item = match head_next.filter(|_| order.is_le()) {
+                Some(e) => {
+                    frame.head_next += 1;
+                    prefix.extend_from_slice(e.name_bytes());
+                    let mode = e.filemode() as u32;
+                    Some(if mode == MODE_TREE {
+                        HeadItem::Dir(e.id())
+                    } else {
+                        HeadItem::File(Side { mode, oid: e.id() })
+                    })
                 }
-            });
-            if h.is_some() {
-                next_head = heads.next();
-            }
-            let s_item = s.map(|(_, item, next)| {
-                next_staged = self.index_child(base, next, range.end);
-                item
-            });
-            match (h_item, s_item) {
-                (_, Some(IndexItem::Conflict)) => self.out.conflicted.push(prefix.clone()),
+                None => None,
+            };
+            let s_item = if order.is_ge() {
+                let (name, item, next) = frame.staged_next.take().expect("compared above");
+                if h_item.is_none() {
+                    prefix.extend_from_slice(name);
+                }
+                frame.staged_next = self.index_child(base, next, frame.end);
+                Some(item)
+            } else {
+                None
+            };
+            let cache = frame.cache;
+            // A directory on either side is entered with what the other side has there.
+            let sub = match (h_item, s_item) {
+                (_, Some(IndexItem::Conflict)) => {
+                    self.out.conflicted.push(prefix.clone());
+                    None
+                }
                 (Some(HeadItem::File(old)), Some(IndexItem::File(i))) => {
                     let new = self.staged_side(i);
                     if new != Some(old) {
                         self.out.paths.push((prefix.clone(), Some(old), new));
                     }
-                }
-                (Some(HeadItem::Dir(h)), Some(IndexItem::Dir(r))) => {
-                    let sub = cache.and_then(|c| c.child(&prefix[base..]));
-                    prefix.push(b'/');
-                    self.dir(prefix, Some(h), r, sub)?;
+                    None
                 }
                 (Some(HeadItem::File(old)), None) => {
                     self.out.paths.push((prefix.clone(), Some(old), None));
-                }
-                (Some(HeadItem::Dir(h)), None) => {
-                    prefix.push(b'/');
-                    self.deleted(prefix, h)?;
+                    None
                 }
                 (None, Some(IndexItem::File(i))) => {
                     if let Some(new) = self.staged_side(i) {
                         self.out.paths.push((prefix.clone(), None, Some(new)));
                     }
+                    None
                 }
-                (None, Some(IndexItem::Dir(r))) => {
-                    prefix.push(b'/');
-                    self.dir(prefix, None, r, None)?;
+                (Some(HeadItem::Dir(h)), Some(IndexItem::Dir(r))) => {
+                    let sub = cache.and_then(|c| c.child(&prefix[base..]));
+                    Some((Some(h), r, sub))
                 }
+                // Deleted: every file under it is a source for rename detection.
+                (Some(HeadItem::Dir(h)), None) => Some((Some(h), 0..0, None)),
+                (None, Some(IndexItem::Dir(r))) => Some((None, r, None)),
                 // Equal names in git's order are of one kind (a file `a` sorts apart from a
                 // directory `a/`), and one side at least is present.
                 (Some(HeadItem::File(_)), Some(IndexItem::Dir(_)))
                 | (Some(HeadItem::Dir(_)), Some(IndexItem::File(_)))
                 | (None, None) => unreachable!("paired only on equal names"),
+            };
+            if let Some((head, range, cache)) = sub {
+                prefix.push(b'/');
+                if stack.len() > MAX_DEPTH {
+                    return Err(too_deep(&prefix));
+                }
+                stack.extend(self.enter(&prefix, head, range, cache)?);
             }
         }
-        prefix.truncate(base);
         Ok(())
+    }
+
+    /// The frame for comparing the directory `prefix` (empty, or ending in '/'): HEAD's tree
+    /// `head` with the index entries `range` (all of them under `prefix`); `cache` is the
+    /// directory's cache-tree node. None when there is nothing to compare.
+    fn enter(
+        &self,
+        prefix: &[u8],
+        head: Option<Oid>,
+        range: Range<usize>,
+        cache: Option<&'a CacheTree>,
+    ) -> Result<Option<Frame<'a>>, StagedError> {
+        if let (Some(h), Some(c)) = (head, cache)
+            && c.oid == Some(h)
+        {
+            return Ok(None); // the index would write this directory exactly as HEAD has it
+        }
+        let tree = head
+            .map(|h| self.repo.find_tree(h))
+            .transpose()
+            .map_err(StagedError::git("cannot compare the index with HEAD"))?;
+        let base = prefix.len();
+        Ok(Some(Frame {
+            base,
+            tree,
+            head_next: 0,
+            staged_next: self.index_child(base, range.start, range.end),
+            end: range.end,
+            cache,
+        }))
     }
 
     /// The name, kind and end of the index's child of a directory whose entries start at `i`
@@ -504,26 +549,14 @@ impl<'a> Walk<'a> {
             oid: e.oid,
         })
     }
+}
 
-    /// Every file under HEAD's directory `prefix` (ending in '/'), which the index no longer has:
-    /// the sources rename detection pairs new files with.
-    fn deleted(&mut self, prefix: &mut Vec<u8>, tree: Oid) -> Result<(), git2::Error> {
-        let tree = self.repo.find_tree(tree)?;
-        let base = prefix.len();
-        for e in tree.iter() {
-            prefix.truncate(base);
-            prefix.extend_from_slice(e.name_bytes());
-            let mode = e.filemode() as u32;
-            if mode == MODE_TREE {
-                prefix.push(b'/');
-                self.deleted(prefix, e.id())?;
-            } else {
-                let old = Side { mode, oid: e.id() };
-                self.out.paths.push((prefix.clone(), Some(old), None));
-            }
-        }
-        prefix.truncate(base);
-        Ok(())
+/// The error for a directory `prefix` nested deeper than `MAX_DEPTH`.
+fn too_deep(prefix: &[u8]) -> StagedError {
+    // The path is thousands of bytes long: its start is enough to find it.
+    let start = String::from_utf8_lossy(&prefix[..prefix.len().min(120)]);
+    StagedError::TooDeep {
+        path: format!("{}…", sanitize::escape(&start)),
     }
 }
 

@@ -525,3 +525,79 @@ fn a_split_index_is_refused_as_unsupported_not_damaged() {
     r.git(&["update-index", "--no-split-index"]);
     assert_eq!(run_in(r.path(), &["scan", "staged"]).code, 0);
 }
+
+/// Commits, as HEAD of `main`, a tree of `depth` nested directories `d/d/…/d/` holding a file
+/// `f` with `content`; written with libgit2, as git's own tools refuse trees this deep. Returns
+/// the path of `f`.
+fn commit_deep_tree(r: &Repo, depth: usize, content: &str) -> String {
+    let repo = git2::Repository::open(r.path()).unwrap();
+    let blob = repo.blob(content.as_bytes()).unwrap();
+    let mut b = repo.treebuilder(None).unwrap();
+    b.insert("f", blob, 0o100644).unwrap();
+    let mut tree = b.write().unwrap();
+    for _ in 0..depth {
+        let mut b = repo.treebuilder(None).unwrap();
+        b.insert("d", tree, 0o040000).unwrap();
+        tree = b.write().unwrap();
+    }
+    let tree = repo.find_tree(tree).unwrap();
+    let who =
+        git2::Signature::new("Ada Author", "ada@example.com", &git2::Time::new(0, 0)).unwrap();
+    let commit = repo.commit(None, &who, &who, "deep", &tree, &[]).unwrap();
+    repo.reference("refs/heads/main", commit, true, "deep")
+        .unwrap();
+    format!("{}f", "d/".repeat(depth))
+}
+
+/// The index holds `path` (and nothing else) with `content`.
+fn stage_only(r: &Repo, path: &str, content: &str) {
+    let repo = git2::Repository::open(r.path()).unwrap();
+    let blob = repo.blob(content.as_bytes()).unwrap();
+    r.git(&["read-tree", "--empty"]);
+    r.git(&[
+        "update-index",
+        "--add",
+        "--cacheinfo",
+        &format!("100644,{blob},{path}"),
+    ]);
+}
+
+#[test]
+fn trees_nested_past_the_depth_limit_are_an_error_not_a_crash() {
+    let Some(r) = repo() else { return };
+    // Deleted: the index no longer has the deep directory at all.
+    commit_deep_tree(&r, 20_000, "one\n");
+    stage_only(&r, "other.txt", "two\n");
+    let run = run_in(r.path(), &["scan", "staged"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("more than 4096 levels deep") && run.stderr.contains("d/d/d/"),
+        "{}",
+        run.stderr
+    );
+    // Changed: both sides hold the deep directory.
+    let path = commit_deep_tree(&r, 5000, "one\n");
+    stage_only(&r, &path, "two\n");
+    let run = run_in(r.path(), &["scan", "staged"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("4096 levels"), "{}", run.stderr);
+}
+
+#[test]
+fn trees_nested_up_to_the_depth_limit_are_read() {
+    let Some(r) = repo() else { return };
+    let key = Fakes::new(117).checksummed("ghp_");
+    let path = commit_deep_tree(&r, 4096, "one\n");
+    stage_only(&r, &path, &format!("one\nT={key}\n"));
+    std::process::Command::new("cp")
+        .args(["-r", r.path().to_str().unwrap(), "/tmp/deep-repo"])
+        .status()
+        .unwrap();
+    let (run, report) = staged_json(r.path(), &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(found(&report), [(path.clone(), 2)]);
+    // All of it deleted, and a new file beside it.
+    stage_only(&r, "other.txt", "two\n");
+    let (run, _) = staged_json(r.path(), &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
