@@ -57,18 +57,20 @@ pub enum StagedError {
          {path}); keyguard does not read trees that deep"
     )]
     TooDeep { path: String },
-    #[error("{what}: {source}")]
-    Git {
-        what: String,
-        #[source]
-        source: git2::Error,
-    },
+    /// libgit2's message only: its `Display` appends the error's class and code, which mean
+    /// nothing to the user. Not a `source` either, or the message would print twice (the
+    /// caller prints the whole chain).
+    #[error("{what}: {message}")]
+    Git { what: String, message: String },
 }
 
 impl StagedError {
     fn git(what: impl Into<String>) -> impl FnOnce(git2::Error) -> StagedError {
         let what = what.into();
-        move |source| StagedError::Git { what, source }
+        move |e| StagedError::Git {
+            what,
+            message: e.message().to_string(),
+        }
     }
 }
 
@@ -117,13 +119,10 @@ impl Staged {
             ErrorCode::NotFound => StagedError::NotARepository {
                 path: sanitize::path(&start_path),
             },
-            _ => StagedError::Git {
-                what: format!(
-                    "cannot open the repository at {}",
-                    sanitize::path(&start_path)
-                ),
-                source: e,
-            },
+            _ => StagedError::git(format!(
+                "cannot open the repository at {}",
+                sanitize::path(&start_path)
+            ))(e),
         })?;
         let Some(root) = repo.workdir().map(Path::to_path_buf) else {
             return Err(StagedError::Bare {

@@ -601,3 +601,23 @@ fn trees_nested_up_to_the_depth_limit_are_read() {
     let (run, _) = staged_json(r.path(), &[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
 }
+
+#[test]
+fn a_broken_head_is_an_error_that_says_why_once() {
+    let Some(r) = repo() else { return };
+    r.write("a.txt", "one\n");
+    r.commit_all("init");
+    // The branch names a commit the repository does not have.
+    std::fs::write(
+        r.git_dir().join("refs/heads/main"),
+        format!("{}\n", "f".repeat(40)),
+    )
+    .unwrap();
+    let run = run_in(r.path(), &["scan", "staged"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("cannot read HEAD"), "{}", run.stderr);
+    // libgit2's message, once, without its class and code.
+    let why = "cannot be peeled";
+    assert_eq!(run.stderr.matches(why).count(), 1, "{}", run.stderr);
+    assert!(!run.stderr.contains("class="), "{}", run.stderr);
+}
