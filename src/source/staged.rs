@@ -48,8 +48,16 @@ pub enum StagedError {
          run `keyguard scan staged` inside one, or name it with -C"
     )]
     NotARepository { path: String },
+    #[error("GIT_DIR is set to {path}, which is not a git repository")]
+    GitDirNotARepository { path: String },
     #[error("{path} is a bare repository: it has no index to commit from")]
     Bare { path: String },
+    #[error(
+        "GIT_INDEX_FILE names {path}, which does not exist; git sets it for hooks to the index \
+         the commit is built in, so a missing one is not taken for an empty index (unset it to \
+         scan the repository's own index)"
+    )]
+    MissingIndexFile { path: String },
     #[error(transparent)]
     Index(#[from] IndexError),
     #[error(
@@ -107,23 +115,28 @@ struct Changes {
 }
 
 impl Staged {
-    /// Finds the repository holding `start` (or the current directory) as git does, and reads its
-    /// index: `GIT_INDEX_FILE` when set (git sets it for hooks under `git commit -a` and
-    /// `git commit PATH`, where the commit is built in a temporary index), else the repository's.
+    /// Opens the repository and reads its index.
+    ///
+    /// With `start` (`-C`), the repository holding that directory and its own index, whatever the
+    /// environment says. Without, the repository as git finds it for a command run here: `GIT_DIR`
+    /// and `GIT_WORK_TREE` when set (a bare repository with a work tree elsewhere, as for
+    /// dotfiles, is committed to with both), else the one holding the current directory; and the
+    /// index `GIT_INDEX_FILE` names when set (git sets it for every pre-commit hook; under
+    /// `git commit -a` and `git commit PATH` the commit is built in a temporary index).
     pub fn open(start: Option<&Path>) -> Result<Staged, StagedError> {
-        let start_path = match start {
-            Some(p) => p.to_path_buf(),
-            None => std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        let mut repo = match start {
+            Some(start) => Repository::discover(start).map_err(|e| match e.code() {
+                ErrorCode::NotFound => StagedError::NotARepository {
+                    path: sanitize::path(start),
+                },
+                _ => StagedError::git(format!(
+                    "cannot open the repository at {}",
+                    sanitize::path(start)
+                ))(e),
+            })?,
+            None => open_from_env(&cwd)?,
         };
-        let mut repo = Repository::discover(&start_path).map_err(|e| match e.code() {
-            ErrorCode::NotFound => StagedError::NotARepository {
-                path: sanitize::path(&start_path),
-            },
-            _ => StagedError::git(format!(
-                "cannot open the repository at {}",
-                sanitize::path(&start_path)
-            ))(e),
-        })?;
         let Some(root) = repo.workdir().map(Path::to_path_buf) else {
             return Err(StagedError::Bare {
                 path: sanitize::path(repo.path()),
@@ -132,11 +145,27 @@ impl Staged {
         // zlib still checks each object as it inflates it; hashing every object again cost a third
         // of the time spent reading trees, and git does not do it either.
         git2::opts::strict_hash_verification(false);
-        let index_path = match std::env::var_os("GIT_INDEX_FILE").filter(|v| !v.is_empty()) {
-            Some(file) => PathBuf::from(file),
-            None => repo.path().join("index"),
+        let own_index = repo.path().join("index");
+        let named_index = start
+            .is_none()
+            .then(|| env_path("GIT_INDEX_FILE"))
+            .flatten()
+            .map(|file| cwd.join(file));
+        let index = match named_index {
+            // Before the first `git add` there is no index: nothing is staged.
+            None => IndexFile::read(&own_index)?.unwrap_or_default(),
+            // git writes the index it names before it runs the hook: a missing one is not an
+            // empty one (that would pass every commit), unless it is the repository's own.
+            Some(path) => match IndexFile::read(&path)? {
+                Some(index) => index,
+                None if same_file_name(&path, &own_index) => IndexFile::default(),
+                None => {
+                    return Err(StagedError::MissingIndexFile {
+                        path: sanitize::path(&path),
+                    });
+                }
+            },
         };
-        let index = IndexFile::read(&index_path)?;
         let head_tree = match repo.head() {
             Ok(head) => Some(
                 head.peel_to_tree()
@@ -332,6 +361,67 @@ impl Staged {
         lines_added(old.as_ref().map_or(&[][..], |b| b.content()), new)
             .map_err(StagedError::git(what()))
     }
+}
+
+/// The repository git would use for a command run in `cwd`, from the environment as git reads it.
+fn open_from_env(cwd: &Path) -> Result<Repository, StagedError> {
+    let git_dir = env_path("GIT_DIR");
+    let work_tree = env_path("GIT_WORK_TREE");
+    // GIT_DIR (exactly that directory), else a search up from here within
+    // GIT_CEILING_DIRECTORIES; and GIT_OBJECT_DIRECTORY and the like.
+    let repo = Repository::open_from_env().map_err(|e| match (e.code(), &git_dir) {
+        (ErrorCode::NotFound, Some(dir)) => StagedError::GitDirNotARepository {
+            path: sanitize::path(&cwd.join(dir)),
+        },
+        (ErrorCode::NotFound, None) => StagedError::NotARepository {
+            path: sanitize::path(cwd),
+        },
+        _ => StagedError::git(format!(
+            "cannot open the repository at {}",
+            sanitize::path(git_dir.as_deref().map_or(cwd, Path::new))
+        ))(e),
+    })?;
+    // Where git's choice of work tree differs from libgit2's: GIT_WORK_TREE is relative to the
+    // current directory (libgit2: to the git directory) and makes even a bare repository one with
+    // a work tree (libgit2 ignores it there); and with GIT_DIR but no work tree named anywhere,
+    // the current directory is the work tree's top (libgit2: the git directory's parent).
+    let workdir = match work_tree {
+        Some(dir) => Some(cwd.join(dir)),
+        None if git_dir.is_some() && !repo.is_bare() && !repo.is_worktree() => {
+            let config = repo
+                .config()
+                .and_then(|mut c| c.snapshot())
+                .map_err(StagedError::git("cannot read the repository's config"))?;
+            match config.get_bytes("core.worktree") {
+                Ok(_) => None,
+                Err(e) if e.code() == ErrorCode::NotFound => Some(cwd.to_path_buf()),
+                Err(e) => return Err(StagedError::git("cannot read core.worktree")(e)),
+            }
+        }
+        None => None,
+    };
+    if let Some(dir) = workdir {
+        repo.set_workdir(&dir, false)
+            .map_err(StagedError::git(format!(
+                "cannot use {} as the work tree",
+                sanitize::path(&dir)
+            )))?;
+    }
+    Ok(repo)
+}
+
+/// An environment variable naming a path; unset when empty, as git takes it.
+fn env_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os(name)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+/// Whether `a` and `b` name the same file, which need not exist: the same name in the same
+/// directory.
+fn same_file_name(a: &Path, b: &Path) -> bool {
+    let dir = |p: &Path| p.parent().and_then(|d| d.canonicalize().ok());
+    a.file_name() == b.file_name() && dir(a).is_some() && dir(a) == dir(b)
 }
 
 /// HEAD's tree against the index, one directory at a time.

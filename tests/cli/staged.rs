@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use crate::support::git::{Repo, git_available};
-use crate::support::{Fakes, Run, run_in, skip_missing};
+use crate::support::{Fakes, Run, keyguard, run_in, skip_missing};
 
 fn repo() -> Option<Repo> {
     if !git_available() {
@@ -620,4 +620,185 @@ fn a_broken_head_is_an_error_that_says_why_once() {
     let why = "cannot be peeled";
     assert_eq!(run.stderr.matches(why).count(), 1, "{}", run.stderr);
     assert!(!run.stderr.contains("class="), "{}", run.stderr);
+}
+
+/// Runs keyguard in `dir` with `env` added to the clean environment.
+fn run_env(dir: &std::path::Path, env: &[(&str, &std::path::Path)], args: &[&str]) -> Run {
+    let mut cmd = keyguard();
+    cmd.current_dir(dir).args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Dotfiles kept in a bare repository: `git --git-dir=~/.cfg --work-tree=~`, which git passes on
+/// to hooks as GIT_DIR and GIT_WORK_TREE.
+#[test]
+fn git_dir_and_git_work_tree_are_honoured_as_git_does() {
+    if !git_available() {
+        skip_missing("git");
+        return;
+    }
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .current_dir(home)
+            .args(["--git-dir=.cfg", "--work-tree=."])
+            .args(args)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "Ada Author")
+            .env("GIT_AUTHOR_EMAIL", "ada@example.com")
+            .env("GIT_COMMITTER_NAME", "Ada Author")
+            .env("GIT_COMMITTER_EMAIL", "ada@example.com")
+            .env_remove("GIT_INDEX_FILE")
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let init = std::process::Command::new("git")
+        .args(["init", "-q", "--bare", "-b", "main"])
+        .arg(home.join(".cfg"))
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .status()
+        .unwrap();
+    assert!(init.success());
+    crate::support::write(home, ".bashrc", "export EDITOR=vi\n");
+    assert!(git(&["add", ".bashrc"]).0);
+    assert!(git(&["commit", "-q", "--no-verify", "-m", "init"]).0);
+    let key = Fakes::new(118).checksummed("ghp_");
+    crate::support::write(home, ".config/gh/env", format!("GH_TOKEN={key}\n"));
+    assert!(git(&["add", ".config/gh/env"]).0);
+
+    let cfg = home.join(".cfg");
+    for (git_dir, work_tree) in [(cfg.as_path(), home), (".cfg".as_ref(), ".".as_ref())] {
+        let env = [("GIT_DIR", git_dir), ("GIT_WORK_TREE", work_tree)];
+        let run = run_env(home, &env, &["scan", "staged", "--format", "json"]);
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        let report: Value = serde_json::from_str(&run.stdout).unwrap();
+        assert_eq!(found(&report), [(".config/gh/env".to_string(), 1)]);
+    }
+    // Run as git runs the hook: a clean commit goes through, one adding the key does not.
+    let hook = cfg.join("hooks/pre-commit");
+    std::fs::create_dir_all(hook.parent().unwrap()).unwrap();
+    std::fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\nexec '{}' scan staged\n",
+            env!("CARGO_BIN_EXE_keyguard")
+        ),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let (ok, stderr) = git(&["commit", "-q", "-m", "leak"]);
+    assert!(!ok, "the hook must block the commit");
+    assert!(stderr.contains(".config/gh/env"), "{stderr}");
+    assert!(git(&["rm", "-q", "--cached", ".config/gh/env"]).0);
+    crate::support::write(home, ".bashrc", "export EDITOR=vim\n");
+    assert!(git(&["add", ".bashrc"]).0);
+    let (ok, stderr) = git(&["commit", "-q", "-m", "vim"]);
+    assert!(ok, "a clean commit was blocked: {stderr}");
+
+    // A GIT_DIR that is no repository is named as such.
+    let run = run_env(
+        home,
+        &[("GIT_DIR", ".nothing".as_ref())],
+        &["scan", "staged"],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("GIT_DIR") && run.stderr.contains(".nothing"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn the_environment_is_ignored_with_dash_c() {
+    let Some(r) = repo() else { return };
+    r.write("a.txt", "one\n");
+    r.commit_all("init");
+    let key = Fakes::new(119).checksummed("ghp_");
+    r.write("b.env", format!("T={key}\n"));
+    r.git(&["add", "b.env"]);
+    // An index holding HEAD only: nothing staged in it.
+    let alt = r.git_dir().join("alt-index");
+    let out = r
+        .cmd(&["read-tree", "HEAD"])
+        .env("GIT_INDEX_FILE", &alt)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let other = Repo::init();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let repo_arg = r.path().to_str().unwrap();
+
+    let env = [("GIT_INDEX_FILE", alt.as_path())];
+    assert_eq!(run_env(r.path(), &env, &["scan", "staged"]).code, 0);
+    let run = run_env(elsewhere.path(), &env, &["scan", "staged", "-C", repo_arg]);
+    assert_eq!(
+        run.code, 1,
+        "-C scans that repository's own index: {}",
+        run.stderr
+    );
+    let env = [
+        ("GIT_DIR", other.git_dir()),
+        ("GIT_WORK_TREE", other.path().to_path_buf()),
+    ];
+    let env: Vec<(&str, &std::path::Path)> = env.iter().map(|(k, v)| (*k, v.as_path())).collect();
+    assert_eq!(run_env(r.path(), &env, &["scan", "staged"]).code, 0);
+    let run = run_env(elsewhere.path(), &env, &["scan", "staged", "-C", repo_arg]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+}
+
+#[test]
+fn a_missing_git_index_file_is_an_error_not_an_empty_index() {
+    let Some(r) = repo() else { return };
+    r.write("a.txt", "one\n");
+    r.commit_all("init");
+    r.write(
+        "b.env",
+        format!("T={}\n", Fakes::new(120).checksummed("ghp_")),
+    );
+    r.git(&["add", "b.env"]);
+    let missing = r.git_dir().join("next-index-1234.lock");
+    let run = run_env(
+        r.path(),
+        &[("GIT_INDEX_FILE", &missing)],
+        &["scan", "staged"],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("GIT_INDEX_FILE") && run.stderr.contains("next-index-1234.lock"),
+        "{}",
+        run.stderr
+    );
+    // The repository's own index, though, is empty when missing, as before the first `git add`.
+    let fresh = Repo::init();
+    for index in [
+        ".git/index".as_ref(),
+        fresh.git_dir().join("index").as_path(),
+    ] {
+        let run = run_env(
+            fresh.path(),
+            &[("GIT_INDEX_FILE", index)],
+            &["scan", "staged"],
+        );
+        assert_eq!(run.code, 0, "{}", run.stderr);
+    }
 }

@@ -88,11 +88,12 @@ pub struct IndexFile {
 }
 
 impl IndexFile {
-    /// Reads `path`; a missing file is an empty index, as for git before the first `git add`.
-    pub fn read(path: &Path) -> Result<IndexFile, IndexError> {
+    /// Reads `path`; None when there is no such file (for the repository's own index, an empty
+    /// one, as for git before the first `git add`).
+    pub fn read(path: &Path) -> Result<Option<IndexFile>, IndexError> {
         match std::fs::read(path) {
-            Ok(bytes) => IndexFile::parse(&bytes).map_err(|e| e.at(path)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(IndexFile::default()),
+            Ok(bytes) => IndexFile::parse(&bytes).map(Some).map_err(|e| e.at(path)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(source) => Err(IndexError::Read {
                 path: crate::sanitize::path(path),
                 source,
