@@ -24,8 +24,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering::Relaxed;
 
 use git2::{
-    Delta, DiffFindOptions, DiffOptions, ErrorCode, FileMode, Index, IndexEntry, IndexTime, Oid,
-    Patch, Repository, Tree,
+    Delta, DiffFindOptions, DiffOptions, ErrorCode, FileMode, Index, IndexEntry, IndexTime, Odb,
+    Oid, Patch, Repository, Tree,
 };
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
@@ -237,6 +237,28 @@ impl Staged {
         if changes.paths.is_empty() {
             return Ok(Vec::new());
         }
+        let odb = repo
+            .odb()
+            .map_err(StagedError::git("cannot open the object database"))?;
+        let excluded = |shown: &str| {
+            exclude
+                .as_ref()
+                .is_some_and(|ex| ex.matched_path_or_any_parents(shown, false).is_ignore())
+        };
+        let too_large = |shown: &str, size: u64| {
+            stats.too_large.fetch_add(1, Relaxed);
+            warn(format!(
+                "skipped {shown}: {size} bytes staged, over the {} byte limit \
+                 (--max-file-size or [scan] max_file_size)",
+                opts.max_file_size
+            ));
+        };
+        keep_large_blobs_from_renames(&mut changes, &odb, opts.max_file_size, &|path, size| {
+            let shown = display(path);
+            if !excluded(&shown) {
+                too_large(&shown, size);
+            }
+        })?;
 
         // The changed paths only, as two small indexes, through libgit2's diff: it pairs renames
         // (a moved file is not new content) and numbers the added lines.
@@ -250,9 +272,6 @@ impl Staged {
         diff.find_similar(Some(DiffFindOptions::new().renames(true)))
             .map_err(StagedError::git("cannot detect renames"))?;
 
-        let odb = repo
-            .odb()
-            .map_err(StagedError::git("cannot open the object database"))?;
         let mut findings = Vec::new();
         for delta in diff.deltas() {
             if !matches!(
@@ -274,11 +293,7 @@ impl Staged {
                 continue;
             };
             let shown = display(path_bytes);
-            if let Some(ex) = &exclude
-                && ex
-                    .matched_path_or_any_parents(shown.as_str(), false)
-                    .is_ignore()
-            {
+            if excluded(&shown) {
                 continue;
             }
             let read_error = || format!("cannot read the staged blob of {shown}");
@@ -286,12 +301,7 @@ impl Staged {
                 .read_header(new.id())
                 .map_err(StagedError::git(read_error()))?;
             if size as u64 > opts.max_file_size {
-                stats.too_large.fetch_add(1, Relaxed);
-                warn(format!(
-                    "skipped {shown}: {size} bytes staged, over the {} byte limit \
-                     (--max-file-size or [scan] max_file_size)",
-                    opts.max_file_size
-                ));
+                too_large(&shown, size as u64);
                 continue;
             }
             let blob = repo
@@ -315,12 +325,28 @@ impl Staged {
             // The old side is content only if it was a file: a submodule replaced by a file has
             // a commit id there, which this repository need not even hold.
             let old_file = delta.old_file();
-            let old = (delta.status() != Delta::Added
+            let old_id = (delta.status() != Delta::Added
                 && is_blob(old_file.mode())
                 && !old_file.id().is_zero())
-            .then(|| repo.find_blob(old_file.id()))
-            .transpose()
-            .map_err(StagedError::git(what()))?;
+            .then(|| old_file.id());
+            // An old side over the size limit is not read (a one-line edit must not inflate a
+            // huge file in a hook). The staged side was scanned, but which of its findings are
+            // new is then unknown, and a pre-commit check that cannot tell reports them all: a
+            // key let through costs more than a commit blocked with the reason said (old keys
+            // in the file show too; raising --max-file-size lets the comparison run). Skipping
+            // the file instead would let a new key in a shrunk file through unseen.
+            let old = match old_id {
+                Some(id) => {
+                    let (size, _) = odb.read_header(id).map_err(StagedError::git(what()))?;
+                    if size as u64 > opts.max_file_size {
+                        warn(old_too_large(&shown, "HEAD's", size as u64, opts));
+                        None
+                    } else {
+                        Some(repo.find_blob(id).map_err(StagedError::git(what()))?)
+                    }
+                }
+                None => None,
+            };
             let mut added = lines_added(old.as_ref().map_or(&[][..], |b| b.content()), bytes)
                 .map_err(StagedError::git(what()))?;
             for tree in &merge_trees {
@@ -328,8 +354,11 @@ impl Staged {
                     break;
                 }
                 let old_path = delta.old_file().path_bytes();
-                let theirs = self.added_since(tree, path_bytes, old_path, bytes)?;
-                added = intersect(&added, &theirs);
+                // As for HEAD, a version over the limit is not compared: it narrows nothing.
+                match self.added_since(tree, path_bytes, old_path, bytes, &odb, opts)? {
+                    Ok(theirs) => added = intersect(&added, &theirs),
+                    Err(size) => warn(old_too_large(&shown, "a MERGE_HEAD's", size, opts)),
+                }
             }
             findings.extend(found.into_iter().filter(|f| {
                 let last = f.line + memchr::memchr_iter(b'\n', f.secret.expose()).count();
@@ -340,26 +369,40 @@ impl Staged {
     }
 
     /// Lines of `new` added relative to the version of the path in `tree` (the new path, else the
-    /// old one for a rename; all of them when `tree` has neither).
+    /// old one for a rename; all of them when `tree` has neither); or, not read, the size of a
+    /// version over the size limit.
     fn added_since(
         &self,
         tree: &Tree,
         path: &[u8],
         old_path: Option<&[u8]>,
         new: &[u8],
-    ) -> Result<Vec<Range<usize>>, StagedError> {
+        odb: &Odb,
+        opts: &StagedOptions,
+    ) -> Result<Result<Vec<Range<usize>>, u64>, StagedError> {
         let shown = display(path);
         let what = || format!("cannot compare the staged {shown} with MERGE_HEAD");
         let entry = std::iter::once(path)
             .chain(old_path)
             .find_map(|p| tree.get_path(&repo_path(p)).ok())
             .filter(|e| e.kind() == Some(git2::ObjectType::Blob));
-        let old = entry
-            .map(|e| self.repo.find_blob(e.id()))
-            .transpose()
+        let old = match entry {
+            Some(e) => {
+                let (size, _) = odb.read_header(e.id()).map_err(StagedError::git(what()))?;
+                if size as u64 > opts.max_file_size {
+                    return Ok(Err(size as u64));
+                }
+                Some(
+                    self.repo
+                        .find_blob(e.id())
+                        .map_err(StagedError::git(what()))?,
+                )
+            }
+            None => None,
+        };
+        let added = lines_added(old.as_ref().map_or(&[][..], |b| b.content()), new)
             .map_err(StagedError::git(what()))?;
-        lines_added(old.as_ref().map_or(&[][..], |b| b.content()), new)
-            .map_err(StagedError::git(what()))
+        Ok(Ok(added))
     }
 }
 
@@ -647,6 +690,85 @@ fn too_deep(prefix: &[u8]) -> StagedError {
     StagedError::TooDeep {
         path: format!("{}…", sanitize::escape(&start)),
     }
+}
+
+/// The warning for a file whose `whose` version is over the size limit, so not compared with.
+fn old_too_large(shown: &str, whose: &str, size: u64, opts: &StagedOptions) -> String {
+    format!(
+        "{shown}: {whose} version is {size} bytes, over the {} byte limit (--max-file-size or \
+         [scan] max_file_size), so it was not compared: lines it already has count as added",
+        opts.max_file_size
+    )
+}
+
+/// The type bits of a mode: a file, a symbolic link, a submodule.
+fn mode_type(mode: u32) -> u32 {
+    mode & 0o170000
+}
+
+/// Keeps blobs over the size limit out of rename detection, which reads whole both files of each
+/// pair it weighs: a deleted (or typechanged) path's old file against each added one's new file.
+/// It weighs nothing unless both kinds are there.
+///
+/// A new file over the limit is dropped with its path (`too_large` is told, as the scan would
+/// have skipped it anyway) unless it is a deleted file moved whole: that adds nothing, as exact
+/// rename detection would have found. An old file over the limit is dropped alone: the path's
+/// new file, if any, then counts as added whole, as when HEAD's version is too large to compare.
+fn keep_large_blobs_from_renames(
+    changes: &mut Changes,
+    odb: &Odb,
+    max: u64,
+    too_large: &dyn Fn(&[u8], u64),
+) -> Result<(), StagedError> {
+    let regular = |s: &Option<Side>| s.is_some_and(|s| mode_type(s.mode) == 0o100000);
+    let differ = |a: &Option<Side>, b: &Option<Side>| match (a, b) {
+        (Some(a), Some(b)) => mode_type(a.mode) != mode_type(b.mode),
+        _ => true,
+    };
+    let source = |old: &Option<Side>, new: &Option<Side>| regular(old) && differ(old, new);
+    let target = |old: &Option<Side>, new: &Option<Side>| regular(new) && differ(old, new);
+    let paths = &changes.paths;
+    if !paths.iter().any(|(_, o, n)| source(o, n)) || !paths.iter().any(|(_, o, n)| target(o, n)) {
+        return Ok(());
+    }
+    let moved: std::collections::HashSet<Oid> = paths
+        .iter()
+        .filter(|(_, o, n)| source(o, n))
+        .filter_map(|(_, o, _)| o.map(|s| s.oid))
+        .collect();
+    let size = |side: Side, path: &[u8]| {
+        odb.read_header(side.oid)
+            .map(|(size, _)| size as u64)
+            .map_err(StagedError::git(format!(
+                "cannot read the object of {}",
+                display(path)
+            )))
+    };
+    let mut kept = Vec::with_capacity(paths.len());
+    for (path, mut old, new) in std::mem::take(&mut changes.paths) {
+        if target(&old, &new)
+            && let Some(n) = new
+        {
+            let n_size = size(n, &path)?;
+            if n_size > max {
+                if !moved.contains(&n.oid) {
+                    too_large(&path, n_size);
+                }
+                continue;
+            }
+        }
+        if source(&old, &new)
+            && let Some(o) = old
+            && size(o, &path)? > max
+        {
+            old = None;
+        }
+        if old.is_some() || new.is_some() {
+            kept.push((path, old, new));
+        }
+    }
+    changes.paths = kept;
+    Ok(())
 }
 
 /// In-memory indexes holding HEAD's and the index's sides of the changed paths only.

@@ -802,3 +802,99 @@ fn a_missing_git_index_file_is_an_error_not_an_empty_index() {
         assert_eq!(run.code, 0, "{}", run.stderr);
     }
 }
+
+/// `n` numbered filler lines, about 25 bytes each.
+fn filler(n: usize) -> String {
+    (0..n)
+        .map(|i| format!("filler line number {i:05}\n"))
+        .collect()
+}
+
+#[test]
+fn an_old_version_over_the_size_limit_is_not_read_and_every_line_counts() {
+    let Some(r) = repo() else { return };
+    let mut fakes = Fakes::new(121);
+    let (old, new) = (fakes.checksummed("ghp_"), fakes.checksummed("ghp_"));
+    r.write("big.txt", format!("T={old}\n{}", filler(200)));
+    r.commit_all("a big file");
+    // Cut down below the limit: HEAD's version is not read, so the old key counts as added too.
+    r.write("big.txt", format!("T={old}\nU={new}\n"));
+    r.git(&["add", "big.txt"]);
+    let (run, report) = staged_json(r.path(), &["--max-file-size", "1KiB"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        found(&report),
+        [("big.txt".to_string(), 1), ("big.txt".to_string(), 2)]
+    );
+    assert!(
+        run.stderr.contains("big.txt") && run.stderr.contains("not compared"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        skipped(&report, "too_large"),
+        0,
+        "the staged file was scanned"
+    );
+    // Within the limit the comparison runs as ever.
+    let (_, report) = staged_json(r.path(), &[]);
+    assert_eq!(found(&report), [("big.txt".to_string(), 2)]);
+}
+
+#[test]
+fn a_merge_head_version_over_the_size_limit_narrows_nothing() {
+    let Some(r) = repo() else { return };
+    let theirs = Fakes::new(122).checksummed("ghp_");
+    r.write("conf.txt", "mode = base\n");
+    r.commit_all("base");
+    r.git(&["checkout", "-q", "-b", "feature"]);
+    r.write("conf.txt", format!("key = {theirs}\n{}", filler(200)));
+    r.commit_all("feature: a big file with a key");
+    r.git(&["checkout", "-q", "main"]);
+    r.write("conf.txt", "mode = main\n");
+    r.commit_all("main");
+    let merge = r.cmd(&["merge", "-q", "feature"]).output().unwrap();
+    assert!(!merge.status.success(), "the merge must stop on a conflict");
+    // The resolution keeps their key line only: not added, relative to MERGE_HEAD.
+    r.write("conf.txt", format!("mode = main\nkey = {theirs}\n"));
+    r.git(&["add", "conf.txt"]);
+    let (run, report) = staged_json(r.path(), &[]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    // MERGE_HEAD's version over the limit is not read: the line counts as added.
+    let (run, report_limited) = staged_json(r.path(), &["--max-file-size", "1KiB"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(found(&report_limited), [("conf.txt".to_string(), 2)]);
+    assert!(
+        run.stderr.contains("MERGE_HEAD") && run.stderr.contains("not compared"),
+        "{}",
+        run.stderr
+    );
+    assert!(found(&report).is_empty());
+}
+
+#[test]
+fn rename_detection_never_weighs_a_file_over_the_size_limit() {
+    let Some(r) = repo() else { return };
+    let mut fakes = Fakes::new(123);
+    let old = fakes.checksummed("ghp_");
+    // 1,100 bytes or so: just over a 1 KiB limit.
+    r.write("big.txt", format!("T={old}\n{}", filler(42)));
+    r.write("huge.bin.txt", filler(400));
+    r.commit_all("init");
+    // Moved and cut just below the limit: similar enough to be a rename, but the old file is
+    // over the limit, so it is not read; the moved file is new content.
+    r.git(&["mv", "big.txt", "moved.txt"]);
+    r.write("moved.txt", format!("T={old}\n{}", filler(36)));
+    // Moved whole, and over the limit: adds nothing, so it is not even skipped.
+    r.git(&["mv", "huge.bin.txt", "huge-moved.txt"]);
+    r.git(&["add", "-A"]);
+    let (run, report) = staged_json(r.path(), &["--max-file-size", "1KiB"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(found(&report), [("moved.txt".to_string(), 1)]);
+    assert_eq!(skipped(&report, "too_large"), 0, "{}", run.stderr);
+    assert!(!run.stderr.contains("huge-moved.txt"), "{}", run.stderr);
+    // Within the limit, the rename is found and the old key is not new.
+    let (run, report) = staged_json(r.path(), &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(found(&report).is_empty());
+}
