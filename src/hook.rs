@@ -214,8 +214,10 @@ pub fn script(keyguard: Option<&Path>) -> Vec<u8> {
              # `git commit --no-verify` skips every pre-commit hook for one commit.\n\
              \n\
              # Run as the kept hook of another keyguard hook (a symlink to it, say): that one\n\
-             # scans, and this one must not start itself again.\n\
-             if [ -n \"${{KEYGUARD_CHAINED_HOOK:-}}\" ]; then\n\
+             # scans, and this one must not start itself again. That hook names the kept hook it\n\
+             # runs in KEYGUARD_CHAINED_HOOK: a value from anywhere else (an export, a kept hook\n\
+             # committing in another repository) turns no scan off.\n\
+             if [ \"${{KEYGUARD_CHAINED_HOOK:-}}\" = \"$0\" ]; then\n\
              \x20   exit 0\n\
              fi\n\
              case $0 in\n\
@@ -225,7 +227,7 @@ pub fn script(keyguard: Option<&Path>) -> Vec<u8> {
              chained=\"$hooks_dir/{CHAINED_NAME}\"\n\
              # Like git, run it only if it is executable; same arguments and standard input.\n\
              if [ -x \"$chained\" ]; then\n\
-             \x20   KEYGUARD_CHAINED_HOOK=1 \"$chained\" \"$@\" || exit $?\n\
+             \x20   KEYGUARD_CHAINED_HOOK=\"$chained\" \"$chained\" \"$@\" || exit $?\n\
              fi\n\
              \n"
         )
@@ -553,5 +555,31 @@ mod tests {
             std::fs::read_to_string(&log).unwrap(),
             "keyguard scan staged\n"
         );
+        std::fs::remove_file(&log).unwrap();
+
+        // A KEYGUARD_CHAINED_HOOK from the environment, naming no hook or another one, turns
+        // neither the kept hook nor the scan off.
+        std::fs::remove_file(hooks.join(CHAINED_NAME)).unwrap();
+        exe(
+            &hooks.join(CHAINED_NAME),
+            &format!("#!/bin/sh\necho \"chained $#\" >> {log_q}\n"),
+        );
+        let other = tmp
+            .path()
+            .join("elsewhere/.git/hooks/pre-commit.keyguard-chained");
+        for inherited in ["1", other.to_str().unwrap()] {
+            let status = Command::new(hooks.join(HOOK_NAME))
+                .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+                .env("KEYGUARD_CHAINED_HOOK", inherited)
+                .status()
+                .unwrap();
+            assert!(status.success());
+            assert_eq!(
+                std::fs::read_to_string(&log).unwrap(),
+                "chained 0\nkeyguard scan staged\n",
+                "KEYGUARD_CHAINED_HOOK={inherited}"
+            );
+            std::fs::remove_file(&log).unwrap();
+        }
     }
 }

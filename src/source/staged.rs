@@ -24,8 +24,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering::Relaxed;
 
 use git2::{
-    Delta, DiffFindOptions, DiffOptions, ErrorCode, FileMode, Index, IndexEntry, IndexTime, Oid,
-    Patch, Repository, Tree,
+    Delta, DiffFindOptions, DiffOptions, ErrorCode, FileMode, Index, IndexEntry, IndexTime, Odb,
+    Oid, Patch, Repository, Tree,
 };
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
@@ -37,6 +37,9 @@ pub use index::IndexError;
 use index::{CacheTree, IndexFile};
 
 const MODE_TREE: u32 = 0o040000;
+/// Directories nest deeper than this only in a tree or index made to do harm: git itself stops
+/// at `core.maxTreeDepth`, 2048 by default, and libgit2's path lookups recurse once per level.
+const MAX_DEPTH: usize = 4096;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StagedError {
@@ -45,22 +48,37 @@ pub enum StagedError {
          run `keyguard scan staged` inside one, or name it with -C"
     )]
     NotARepository { path: String },
+    #[error("GIT_DIR is set to {path}, which is not a git repository")]
+    GitDirNotARepository { path: String },
     #[error("{path} is a bare repository: it has no index to commit from")]
     Bare { path: String },
+    #[error(
+        "GIT_INDEX_FILE names {path}, which does not exist; git sets it for hooks to the index \
+         the commit is built in, so a missing one is not taken for an empty index (unset it to \
+         scan the repository's own index)"
+    )]
+    MissingIndexFile { path: String },
     #[error(transparent)]
     Index(#[from] IndexError),
-    #[error("{what}: {source}")]
-    Git {
-        what: String,
-        #[source]
-        source: git2::Error,
-    },
+    #[error(
+        "directories nest more than {MAX_DEPTH} levels deep in HEAD's tree or the index (at \
+         {path}); keyguard does not read trees that deep"
+    )]
+    TooDeep { path: String },
+    /// libgit2's message only: its `Display` appends the error's class and code, which mean
+    /// nothing to the user. Not a `source` either, or the message would print twice (the
+    /// caller prints the whole chain).
+    #[error("{what}: {message}")]
+    Git { what: String, message: String },
 }
 
 impl StagedError {
     fn git(what: impl Into<String>) -> impl FnOnce(git2::Error) -> StagedError {
         let what = what.into();
-        move |source| StagedError::Git { what, source }
+        move |e| StagedError::Git {
+            what,
+            message: e.message().to_string(),
+        }
     }
 }
 
@@ -97,26 +115,28 @@ struct Changes {
 }
 
 impl Staged {
-    /// Finds the repository holding `start` (or the current directory) as git does, and reads its
-    /// index: `GIT_INDEX_FILE` when set (git sets it for hooks under `git commit -a` and
-    /// `git commit PATH`, where the commit is built in a temporary index), else the repository's.
+    /// Opens the repository and reads its index.
+    ///
+    /// With `start` (`-C`), the repository holding that directory and its own index, whatever the
+    /// environment says. Without, the repository as git finds it for a command run here: `GIT_DIR`
+    /// and `GIT_WORK_TREE` when set (a bare repository with a work tree elsewhere, as for
+    /// dotfiles, is committed to with both), else the one holding the current directory; and the
+    /// index `GIT_INDEX_FILE` names when set (git sets it for every pre-commit hook; under
+    /// `git commit -a` and `git commit PATH` the commit is built in a temporary index).
     pub fn open(start: Option<&Path>) -> Result<Staged, StagedError> {
-        let start_path = match start {
-            Some(p) => p.to_path_buf(),
-            None => std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
-        };
-        let mut repo = Repository::discover(&start_path).map_err(|e| match e.code() {
-            ErrorCode::NotFound => StagedError::NotARepository {
-                path: sanitize::path(&start_path),
-            },
-            _ => StagedError::Git {
-                what: format!(
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        let mut repo = match start {
+            Some(start) => Repository::discover(start).map_err(|e| match e.code() {
+                ErrorCode::NotFound => StagedError::NotARepository {
+                    path: sanitize::path(start),
+                },
+                _ => StagedError::git(format!(
                     "cannot open the repository at {}",
-                    sanitize::path(&start_path)
-                ),
-                source: e,
-            },
-        })?;
+                    sanitize::path(start)
+                ))(e),
+            })?,
+            None => open_from_env(&cwd)?,
+        };
         let Some(root) = repo.workdir().map(Path::to_path_buf) else {
             return Err(StagedError::Bare {
                 path: sanitize::path(repo.path()),
@@ -125,11 +145,27 @@ impl Staged {
         // zlib still checks each object as it inflates it; hashing every object again cost a third
         // of the time spent reading trees, and git does not do it either.
         git2::opts::strict_hash_verification(false);
-        let index_path = match std::env::var_os("GIT_INDEX_FILE").filter(|v| !v.is_empty()) {
-            Some(file) => PathBuf::from(file),
-            None => repo.path().join("index"),
+        let own_index = repo.path().join("index");
+        let named_index = start
+            .is_none()
+            .then(|| env_path("GIT_INDEX_FILE"))
+            .flatten()
+            .map(|file| cwd.join(file));
+        let index = match named_index {
+            // Before the first `git add` there is no index: nothing is staged.
+            None => IndexFile::read(&own_index)?.unwrap_or_default(),
+            // git writes the index it names before it runs the hook: a missing one is not an
+            // empty one (that would pass every commit), unless it is the repository's own.
+            Some(path) => match IndexFile::read(&path)? {
+                Some(index) => index,
+                None if same_file_name(&path, &own_index) => IndexFile::default(),
+                None => {
+                    return Err(StagedError::MissingIndexFile {
+                        path: sanitize::path(&path),
+                    });
+                }
+            },
         };
-        let index = IndexFile::read(&index_path)?;
         let head_tree = match repo.head() {
             Ok(head) => Some(
                 head.peel_to_tree()
@@ -187,14 +223,7 @@ impl Staged {
             index: &self.index,
             out: &mut changes,
         };
-        let everything = 0..self.index.entries.len();
-        walk.dir(
-            &mut Vec::new(),
-            self.head_tree,
-            everything,
-            self.index.cache_tree.as_ref(),
-        )
-        .map_err(StagedError::git("cannot compare the index with HEAD"))?;
+        walk.run(self.head_tree)?;
         if !changes.conflicted.is_empty() {
             let list: Vec<String> = changes.conflicted.iter().map(|p| display(p)).collect();
             warn(format!(
@@ -208,6 +237,28 @@ impl Staged {
         if changes.paths.is_empty() {
             return Ok(Vec::new());
         }
+        let odb = repo
+            .odb()
+            .map_err(StagedError::git("cannot open the object database"))?;
+        let excluded = |shown: &str| {
+            exclude
+                .as_ref()
+                .is_some_and(|ex| ex.matched_path_or_any_parents(shown, false).is_ignore())
+        };
+        let too_large = |shown: &str, size: u64| {
+            stats.too_large.fetch_add(1, Relaxed);
+            warn(format!(
+                "skipped {shown}: {size} bytes staged, over the {} byte limit \
+                 (--max-file-size or [scan] max_file_size)",
+                opts.max_file_size
+            ));
+        };
+        keep_large_blobs_from_renames(&mut changes, &odb, opts.max_file_size, &|path, size| {
+            let shown = display(path);
+            if !excluded(&shown) {
+                too_large(&shown, size);
+            }
+        })?;
 
         // The changed paths only, as two small indexes, through libgit2's diff: it pairs renames
         // (a moved file is not new content) and numbers the added lines.
@@ -221,9 +272,6 @@ impl Staged {
         diff.find_similar(Some(DiffFindOptions::new().renames(true)))
             .map_err(StagedError::git("cannot detect renames"))?;
 
-        let odb = repo
-            .odb()
-            .map_err(StagedError::git("cannot open the object database"))?;
         let mut findings = Vec::new();
         for delta in diff.deltas() {
             if !matches!(
@@ -245,11 +293,7 @@ impl Staged {
                 continue;
             };
             let shown = display(path_bytes);
-            if let Some(ex) = &exclude
-                && ex
-                    .matched_path_or_any_parents(shown.as_str(), false)
-                    .is_ignore()
-            {
+            if excluded(&shown) {
                 continue;
             }
             let read_error = || format!("cannot read the staged blob of {shown}");
@@ -257,12 +301,7 @@ impl Staged {
                 .read_header(new.id())
                 .map_err(StagedError::git(read_error()))?;
             if size as u64 > opts.max_file_size {
-                stats.too_large.fetch_add(1, Relaxed);
-                warn(format!(
-                    "skipped {shown}: {size} bytes staged, over the {} byte limit \
-                     (--max-file-size or [scan] max_file_size)",
-                    opts.max_file_size
-                ));
+                too_large(&shown, size as u64);
                 continue;
             }
             let blob = repo
@@ -286,12 +325,28 @@ impl Staged {
             // The old side is content only if it was a file: a submodule replaced by a file has
             // a commit id there, which this repository need not even hold.
             let old_file = delta.old_file();
-            let old = (delta.status() != Delta::Added
+            let old_id = (delta.status() != Delta::Added
                 && is_blob(old_file.mode())
                 && !old_file.id().is_zero())
-            .then(|| repo.find_blob(old_file.id()))
-            .transpose()
-            .map_err(StagedError::git(what()))?;
+            .then(|| old_file.id());
+            // An old side over the size limit is not read (a one-line edit must not inflate a
+            // huge file in a hook). The staged side was scanned, but which of its findings are
+            // new is then unknown, and a pre-commit check that cannot tell reports them all: a
+            // key let through costs more than a commit blocked with the reason said (old keys
+            // in the file show too; raising --max-file-size lets the comparison run). Skipping
+            // the file instead would let a new key in a shrunk file through unseen.
+            let old = match old_id {
+                Some(id) => {
+                    let (size, _) = odb.read_header(id).map_err(StagedError::git(what()))?;
+                    if size as u64 > opts.max_file_size {
+                        warn(old_too_large(&shown, "HEAD's", size as u64, opts));
+                        None
+                    } else {
+                        Some(repo.find_blob(id).map_err(StagedError::git(what()))?)
+                    }
+                }
+                None => None,
+            };
             let mut added = lines_added(old.as_ref().map_or(&[][..], |b| b.content()), bytes)
                 .map_err(StagedError::git(what()))?;
             for tree in &merge_trees {
@@ -299,8 +354,11 @@ impl Staged {
                     break;
                 }
                 let old_path = delta.old_file().path_bytes();
-                let theirs = self.added_since(tree, path_bytes, old_path, bytes)?;
-                added = intersect(&added, &theirs);
+                // As for HEAD, a version over the limit is not compared: it narrows nothing.
+                match self.added_since(tree, path_bytes, old_path, bytes, &odb, opts)? {
+                    Ok(theirs) => added = intersect(&added, &theirs),
+                    Err(size) => warn(old_too_large(&shown, "a MERGE_HEAD's", size, opts)),
+                }
             }
             findings.extend(found.into_iter().filter(|f| {
                 let last = f.line + memchr::memchr_iter(b'\n', f.secret.expose()).count();
@@ -311,27 +369,102 @@ impl Staged {
     }
 
     /// Lines of `new` added relative to the version of the path in `tree` (the new path, else the
-    /// old one for a rename; all of them when `tree` has neither).
+    /// old one for a rename; all of them when `tree` has neither); or, not read, the size of a
+    /// version over the size limit.
     fn added_since(
         &self,
         tree: &Tree,
         path: &[u8],
         old_path: Option<&[u8]>,
         new: &[u8],
-    ) -> Result<Vec<Range<usize>>, StagedError> {
+        odb: &Odb,
+        opts: &StagedOptions,
+    ) -> Result<Result<Vec<Range<usize>>, u64>, StagedError> {
         let shown = display(path);
         let what = || format!("cannot compare the staged {shown} with MERGE_HEAD");
         let entry = std::iter::once(path)
             .chain(old_path)
             .find_map(|p| tree.get_path(&repo_path(p)).ok())
             .filter(|e| e.kind() == Some(git2::ObjectType::Blob));
-        let old = entry
-            .map(|e| self.repo.find_blob(e.id()))
-            .transpose()
+        let old = match entry {
+            Some(e) => {
+                let (size, _) = odb.read_header(e.id()).map_err(StagedError::git(what()))?;
+                if size as u64 > opts.max_file_size {
+                    return Ok(Err(size as u64));
+                }
+                Some(
+                    self.repo
+                        .find_blob(e.id())
+                        .map_err(StagedError::git(what()))?,
+                )
+            }
+            None => None,
+        };
+        let added = lines_added(old.as_ref().map_or(&[][..], |b| b.content()), new)
             .map_err(StagedError::git(what()))?;
-        lines_added(old.as_ref().map_or(&[][..], |b| b.content()), new)
-            .map_err(StagedError::git(what()))
+        Ok(Ok(added))
     }
+}
+
+/// The repository git would use for a command run in `cwd`, from the environment as git reads it.
+fn open_from_env(cwd: &Path) -> Result<Repository, StagedError> {
+    let git_dir = env_path("GIT_DIR");
+    let work_tree = env_path("GIT_WORK_TREE");
+    // GIT_DIR (exactly that directory), else a search up from here within
+    // GIT_CEILING_DIRECTORIES; and GIT_OBJECT_DIRECTORY and the like.
+    let repo = Repository::open_from_env().map_err(|e| match (e.code(), &git_dir) {
+        (ErrorCode::NotFound, Some(dir)) => StagedError::GitDirNotARepository {
+            path: sanitize::path(&cwd.join(dir)),
+        },
+        (ErrorCode::NotFound, None) => StagedError::NotARepository {
+            path: sanitize::path(cwd),
+        },
+        _ => StagedError::git(format!(
+            "cannot open the repository at {}",
+            sanitize::path(git_dir.as_deref().map_or(cwd, Path::new))
+        ))(e),
+    })?;
+    // Where git's choice of work tree differs from libgit2's: GIT_WORK_TREE is relative to the
+    // current directory (libgit2: to the git directory) and makes even a bare repository one with
+    // a work tree (libgit2 ignores it there); and with GIT_DIR but no work tree named anywhere,
+    // the current directory is the work tree's top (libgit2: the git directory's parent).
+    let workdir = match work_tree {
+        Some(dir) => Some(cwd.join(dir)),
+        None if git_dir.is_some() && !repo.is_bare() && !repo.is_worktree() => {
+            let config = repo
+                .config()
+                .and_then(|mut c| c.snapshot())
+                .map_err(StagedError::git("cannot read the repository's config"))?;
+            match config.get_bytes("core.worktree") {
+                Ok(_) => None,
+                Err(e) if e.code() == ErrorCode::NotFound => Some(cwd.to_path_buf()),
+                Err(e) => return Err(StagedError::git("cannot read core.worktree")(e)),
+            }
+        }
+        None => None,
+    };
+    if let Some(dir) = workdir {
+        repo.set_workdir(&dir, false)
+            .map_err(StagedError::git(format!(
+                "cannot use {} as the work tree",
+                sanitize::path(&dir)
+            )))?;
+    }
+    Ok(repo)
+}
+
+/// An environment variable naming a path; unset when empty, as git takes it.
+fn env_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os(name)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+/// Whether `a` and `b` name the same file, which need not exist: the same name in the same
+/// directory.
+fn same_file_name(a: &Path, b: &Path) -> bool {
+    let dir = |p: &Path| p.parent().and_then(|d| d.canonicalize().ok());
+    a.file_name() == b.file_name() && dir(a).is_some() && dir(a) == dir(b)
 }
 
 /// HEAD's tree against the index, one directory at a time.
@@ -354,110 +487,154 @@ enum IndexItem {
     Dir(Range<usize>),
 }
 
+/// One directory being compared (see `Walk::run`): how far both sides have got in it.
+struct Frame<'a> {
+    /// The length of the directory's path, '/' included: where its children's names start.
+    base: usize,
+    /// HEAD's tree of the directory, if HEAD has it.
+    tree: Option<Tree<'a>>,
+    /// The next entry of `tree` to compare.
+    head_next: usize,
+    /// The next child in the index not yet compared: its name, kind and where the next starts.
+    staged_next: Option<(&'a [u8], IndexItem, usize)>,
+    /// Where the index entries under the directory end.
+    end: usize,
+    /// The directory's cache-tree node.
+    cache: Option<&'a CacheTree>,
+}
+
 impl<'a> Walk<'a> {
-    /// Compares the directory `prefix` (empty, or ending in '/'): HEAD's tree `head` with the index
-    /// entries `range` (all of them under `prefix`). `cache` is the cache-tree node of `prefix`.
+    /// Compares HEAD's tree `head` with the whole index.
     ///
-    /// Both sides are walked in step, in git's order (by name, a directory's name as if it ended
-    /// in '/'), in which a tree's entries and the index's paths are both sorted.
-    fn dir(
-        &mut self,
-        prefix: &mut Vec<u8>,
-        head: Option<Oid>,
-        range: Range<usize>,
-        cache: Option<&CacheTree>,
-    ) -> Result<(), git2::Error> {
-        if let (Some(h), Some(c)) = (head, cache)
-            && c.oid == Some(h)
-        {
-            return Ok(()); // the index would write this directory exactly as HEAD has it
-        }
-        let tree = head.map(|h| self.repo.find_tree(h)).transpose()?;
-        let mut heads = tree.iter().flat_map(|t| t.iter());
-        let base = prefix.len();
-        let mut next_head = heads.next();
-        let mut next_staged = self.index_child(base, range.start, range.end);
-        loop {
-            let order = match (&next_head, &next_staged) {
-                (None, None) => break,
-                (Some(_), None) => Ordering::Less,
-                (None, Some(_)) => Ordering::Greater,
-                (Some(h), Some((name, item, _))) => git_order(
+    /// Directories are compared one at a time: HEAD's tree of the directory with the index
+    /// entries under it, both walked in step in git's order (by name, a directory's name as if
+    /// it ended in '/'), in which a tree's entries and the index's paths are both sorted. A
+    /// subdirectory is entered as it is met, on a stack of its own rather than by recursion: a
+    /// tree nested thousands of levels deep must not exhaust the thread's stack.
+    fn run(&mut self, head: Option<Oid>) -> Result<(), StagedError> {
+        let mut prefix = Vec::new();
+        let mut stack: Vec<Frame<'a>> = Vec::new();
+        let everything = 0..self.index.entries.len();
+        stack.extend(self.enter(&prefix, head, everything, self.index.cache_tree.as_ref())?);
+        while let Some(frame) = stack.last_mut() {
+            let base = frame.base;
+            let head_next = frame.tree.as_ref().and_then(|t| t.get(frame.head_next));
+            let order = match (&head_next, &frame.staged_next) {
+                (None, None) => None,
+                (Some(_), None) => Some(Ordering::Less),
+                (None, Some(_)) => Some(Ordering::Greater),
+                (Some(h), Some((name, item, _))) => Some(git_order(
                     h.name_bytes(),
                     h.filemode() as u32 == MODE_TREE,
                     name,
                     matches!(item, IndexItem::Dir(_)),
-                ),
+                )),
             };
-            let h = if order.is_le() {
-                next_head.take()
-            } else {
-                None
-            };
-            let s = if order.is_ge() {
-                next_staged.take()
-            } else {
-                None
+            let Some(order) = order else {
+                drop(head_next);
+                stack.pop();
+                continue;
             };
             prefix.truncate(base);
-            match (&h, &s) {
-                (Some(h), _) => prefix.extend_from_slice(h.name_bytes()),
-                (None, Some((name, _, _))) => prefix.extend_from_slice(name),
-                (None, None) => unreachable!("the loop ends when both sides are done"),
-            }
-            let h_item = h.as_ref().map(|e| {
-                let mode = e.filemode() as u32;
-                if mode == MODE_TREE {
-                    HeadItem::Dir(e.id())
-                } else {
-                    HeadItem::File(Side { mode, oid: e.id() })
+            let h_item = match head_next.filter(|_| order.is_le()) {
+                Some(e) => {
+                    frame.head_next += 1;
+                    prefix.extend_from_slice(e.name_bytes());
+                    let mode = e.filemode() as u32;
+                    Some(if mode == MODE_TREE {
+                        HeadItem::Dir(e.id())
+                    } else {
+                        HeadItem::File(Side { mode, oid: e.id() })
+                    })
                 }
-            });
-            if h.is_some() {
-                next_head = heads.next();
-            }
-            let s_item = s.map(|(_, item, next)| {
-                next_staged = self.index_child(base, next, range.end);
-                item
-            });
-            match (h_item, s_item) {
-                (_, Some(IndexItem::Conflict)) => self.out.conflicted.push(prefix.clone()),
+                None => None,
+            };
+            let s_item = if order.is_ge() {
+                let (name, item, next) = frame.staged_next.take().expect("compared above");
+                if h_item.is_none() {
+                    prefix.extend_from_slice(name);
+                }
+                frame.staged_next = self.index_child(base, next, frame.end);
+                Some(item)
+            } else {
+                None
+            };
+            let cache = frame.cache;
+            // A directory on either side is entered with what the other side has there.
+            let sub = match (h_item, s_item) {
+                (_, Some(IndexItem::Conflict)) => {
+                    self.out.conflicted.push(prefix.clone());
+                    None
+                }
                 (Some(HeadItem::File(old)), Some(IndexItem::File(i))) => {
                     let new = self.staged_side(i);
                     if new != Some(old) {
                         self.out.paths.push((prefix.clone(), Some(old), new));
                     }
-                }
-                (Some(HeadItem::Dir(h)), Some(IndexItem::Dir(r))) => {
-                    let sub = cache.and_then(|c| c.child(&prefix[base..]));
-                    prefix.push(b'/');
-                    self.dir(prefix, Some(h), r, sub)?;
+                    None
                 }
                 (Some(HeadItem::File(old)), None) => {
                     self.out.paths.push((prefix.clone(), Some(old), None));
-                }
-                (Some(HeadItem::Dir(h)), None) => {
-                    prefix.push(b'/');
-                    self.deleted(prefix, h)?;
+                    None
                 }
                 (None, Some(IndexItem::File(i))) => {
                     if let Some(new) = self.staged_side(i) {
                         self.out.paths.push((prefix.clone(), None, Some(new)));
                     }
+                    None
                 }
-                (None, Some(IndexItem::Dir(r))) => {
-                    prefix.push(b'/');
-                    self.dir(prefix, None, r, None)?;
+                (Some(HeadItem::Dir(h)), Some(IndexItem::Dir(r))) => {
+                    let sub = cache.and_then(|c| c.child(&prefix[base..]));
+                    Some((Some(h), r, sub))
                 }
+                // Deleted: every file under it is a source for rename detection.
+                (Some(HeadItem::Dir(h)), None) => Some((Some(h), 0..0, None)),
+                (None, Some(IndexItem::Dir(r))) => Some((None, r, None)),
                 // Equal names in git's order are of one kind (a file `a` sorts apart from a
                 // directory `a/`), and one side at least is present.
                 (Some(HeadItem::File(_)), Some(IndexItem::Dir(_)))
                 | (Some(HeadItem::Dir(_)), Some(IndexItem::File(_)))
                 | (None, None) => unreachable!("paired only on equal names"),
+            };
+            if let Some((head, range, cache)) = sub {
+                prefix.push(b'/');
+                if stack.len() > MAX_DEPTH {
+                    return Err(too_deep(&prefix));
+                }
+                stack.extend(self.enter(&prefix, head, range, cache)?);
             }
         }
-        prefix.truncate(base);
         Ok(())
+    }
+
+    /// The frame for comparing the directory `prefix` (empty, or ending in '/'): HEAD's tree
+    /// `head` with the index entries `range` (all of them under `prefix`); `cache` is the
+    /// directory's cache-tree node. None when there is nothing to compare.
+    fn enter(
+        &self,
+        prefix: &[u8],
+        head: Option<Oid>,
+        range: Range<usize>,
+        cache: Option<&'a CacheTree>,
+    ) -> Result<Option<Frame<'a>>, StagedError> {
+        if let (Some(h), Some(c)) = (head, cache)
+            && c.oid == Some(h)
+        {
+            return Ok(None); // the index would write this directory exactly as HEAD has it
+        }
+        let tree = head
+            .map(|h| self.repo.find_tree(h))
+            .transpose()
+            .map_err(StagedError::git("cannot compare the index with HEAD"))?;
+        let base = prefix.len();
+        Ok(Some(Frame {
+            base,
+            tree,
+            head_next: 0,
+            staged_next: self.index_child(base, range.start, range.end),
+            end: range.end,
+            cache,
+        }))
     }
 
     /// The name, kind and end of the index's child of a directory whose entries start at `i`
@@ -504,27 +681,94 @@ impl<'a> Walk<'a> {
             oid: e.oid,
         })
     }
+}
 
-    /// Every file under HEAD's directory `prefix` (ending in '/'), which the index no longer has:
-    /// the sources rename detection pairs new files with.
-    fn deleted(&mut self, prefix: &mut Vec<u8>, tree: Oid) -> Result<(), git2::Error> {
-        let tree = self.repo.find_tree(tree)?;
-        let base = prefix.len();
-        for e in tree.iter() {
-            prefix.truncate(base);
-            prefix.extend_from_slice(e.name_bytes());
-            let mode = e.filemode() as u32;
-            if mode == MODE_TREE {
-                prefix.push(b'/');
-                self.deleted(prefix, e.id())?;
-            } else {
-                let old = Side { mode, oid: e.id() };
-                self.out.paths.push((prefix.clone(), Some(old), None));
+/// The error for a directory `prefix` nested deeper than `MAX_DEPTH`.
+fn too_deep(prefix: &[u8]) -> StagedError {
+    // The path is thousands of bytes long: its start is enough to find it.
+    let start = String::from_utf8_lossy(&prefix[..prefix.len().min(120)]);
+    StagedError::TooDeep {
+        path: format!("{}…", sanitize::escape(&start)),
+    }
+}
+
+/// The warning for a file whose `whose` version is over the size limit, so not compared with.
+fn old_too_large(shown: &str, whose: &str, size: u64, opts: &StagedOptions) -> String {
+    format!(
+        "{shown}: {whose} version is {size} bytes, over the {} byte limit (--max-file-size or \
+         [scan] max_file_size), so it was not compared: lines it already has count as added",
+        opts.max_file_size
+    )
+}
+
+/// The type bits of a mode: a file, a symbolic link, a submodule.
+fn mode_type(mode: u32) -> u32 {
+    mode & 0o170000
+}
+
+/// Keeps blobs over the size limit out of rename detection, which reads whole both files of each
+/// pair it weighs: a deleted (or typechanged) path's old file against each added one's new file.
+/// It weighs nothing unless both kinds are there.
+///
+/// A new file over the limit is dropped with its path (`too_large` is told, as the scan would
+/// have skipped it anyway) unless it is a deleted file moved whole: that adds nothing, as exact
+/// rename detection would have found. An old file over the limit is dropped alone: the path's
+/// new file, if any, then counts as added whole, as when HEAD's version is too large to compare.
+fn keep_large_blobs_from_renames(
+    changes: &mut Changes,
+    odb: &Odb,
+    max: u64,
+    too_large: &dyn Fn(&[u8], u64),
+) -> Result<(), StagedError> {
+    let regular = |s: &Option<Side>| s.is_some_and(|s| mode_type(s.mode) == 0o100000);
+    let differ = |a: &Option<Side>, b: &Option<Side>| match (a, b) {
+        (Some(a), Some(b)) => mode_type(a.mode) != mode_type(b.mode),
+        _ => true,
+    };
+    let source = |old: &Option<Side>, new: &Option<Side>| regular(old) && differ(old, new);
+    let target = |old: &Option<Side>, new: &Option<Side>| regular(new) && differ(old, new);
+    let paths = &changes.paths;
+    if !paths.iter().any(|(_, o, n)| source(o, n)) || !paths.iter().any(|(_, o, n)| target(o, n)) {
+        return Ok(());
+    }
+    let moved: std::collections::HashSet<Oid> = paths
+        .iter()
+        .filter(|(_, o, n)| source(o, n))
+        .filter_map(|(_, o, _)| o.map(|s| s.oid))
+        .collect();
+    let size = |side: Side, path: &[u8]| {
+        odb.read_header(side.oid)
+            .map(|(size, _)| size as u64)
+            .map_err(StagedError::git(format!(
+                "cannot read the object of {}",
+                display(path)
+            )))
+    };
+    let mut kept = Vec::with_capacity(paths.len());
+    for (path, mut old, new) in std::mem::take(&mut changes.paths) {
+        if target(&old, &new)
+            && let Some(n) = new
+        {
+            let n_size = size(n, &path)?;
+            if n_size > max {
+                if !moved.contains(&n.oid) {
+                    too_large(&path, n_size);
+                }
+                continue;
             }
         }
-        prefix.truncate(base);
-        Ok(())
+        if source(&old, &new)
+            && let Some(o) = old
+            && size(o, &path)? > max
+        {
+            old = None;
+        }
+        if old.is_some() || new.is_some() {
+            kept.push((path, old, new));
+        }
     }
+    changes.paths = kept;
+    Ok(())
 }
 
 /// In-memory indexes holding HEAD's and the index's sides of the changed paths only.

@@ -455,3 +455,38 @@ fn hook_blocks_commit_adding_a_key() {
     );
     assert_ne!(repo.head(), first);
 }
+
+/// KEYGUARD_CHAINED_HOOK marks the kept hook keyguard's hook runs; set by anything else (an
+/// export in a shell profile, say) it must not turn the scan off.
+#[test]
+fn an_inherited_keyguard_chained_hook_does_not_turn_the_scan_off() {
+    let Some(repo) = repo() else { return };
+    repo.write("README", "hello\n");
+    let first = repo.commit_all("first");
+    let flag = repo.git_dir().join("flag-kept-hook");
+    write_hook(
+        &hooks_dir(&repo).join("pre-commit"),
+        &flag_hook(&flag),
+        0o755,
+    );
+    assert_eq!(run_in(repo.path(), &["hook", "install"]).code, 0);
+
+    let key = Fakes::new(32).checksummed("ghp_");
+    repo.write("deploy.env", format!("GITHUB_TOKEN={key}\n"));
+    repo.git(&["add", "deploy.env"]);
+    let chained = hooks_dir(&repo).join(CHAINED);
+    for inherited in ["1".as_ref(), chained.as_os_str()] {
+        let out = repo
+            .cmd(&["commit", "-q", "-m", "add deploy settings"])
+            .env("KEYGUARD_CHAINED_HOOK", inherited)
+            .output()
+            .unwrap();
+        assert!(
+            !out.status.success(),
+            "KEYGUARD_CHAINED_HOOK={inherited:?} let a key through"
+        );
+        assert_eq!(repo.head(), first);
+        assert!(flag.exists(), "the kept hook did not run");
+        std::fs::remove_file(&flag).unwrap();
+    }
+}

@@ -25,6 +25,13 @@ const FLAG_EXTENDED: u16 = 0x4000;
 const EXT_INTENT_TO_ADD: u16 = 0x2000;
 /// Directories nest deeper than this only in a file made to exhaust the stack.
 const MAX_TREE_DEPTH: usize = 4096;
+/// No file system takes a path this long; a longer one is a damaged (or crafted) index.
+const MAX_PATH_LEN: usize = 64 * 1024;
+/// Version 4 spells each path as a suffix of the one before, so a small file can stand for
+/// paths many times its size: long shared prefixes are what the format is for, but past this
+/// many path bytes per byte of file (an average path of some 2 KiB) the file is crafted to make
+/// the reader copy the same long prefix for every entry, quadratic in memory.
+const MAX_PATH_BYTES_PER_FILE_BYTE: usize = 32;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
@@ -81,11 +88,12 @@ pub struct IndexFile {
 }
 
 impl IndexFile {
-    /// Reads `path`; a missing file is an empty index, as for git before the first `git add`.
-    pub fn read(path: &Path) -> Result<IndexFile, IndexError> {
+    /// Reads `path`; None when there is no such file (for the repository's own index, an empty
+    /// one, as for git before the first `git add`).
+    pub fn read(path: &Path) -> Result<Option<IndexFile>, IndexError> {
         match std::fs::read(path) {
-            Ok(bytes) => IndexFile::parse(&bytes).map_err(|e| e.at(path)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(IndexFile::default()),
+            Ok(bytes) => IndexFile::parse(&bytes).map(Some).map_err(|e| e.at(path)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(source) => Err(IndexError::Read {
                 path: crate::sanitize::path(path),
                 source,
@@ -132,7 +140,9 @@ impl IndexFile {
             entries: Vec::with_capacity(count.min(body.len() / 62)),
             cache_tree: None,
         };
+        let path_budget = bytes.len().saturating_mul(MAX_PATH_BYTES_PER_FILE_BYTE);
         let mut previous: Range<usize> = 0..0;
+        let mut empty_path = false;
         for _ in 0..count {
             let e = body.get(pos..).ok_or(Malformed("truncated entry"))?;
             let fixed = e
@@ -164,6 +174,7 @@ impl IndexFile {
                 let suffix_at = path_start + n;
                 let len =
                     memchr::memchr(0, &e[suffix_at..]).ok_or(Malformed("unterminated path"))?;
+                check_path_len(keep + len, start, path_budget)?;
                 index
                     .paths
                     .extend_from_within(previous.start..previous.start + keep);
@@ -174,6 +185,7 @@ impl IndexFile {
             } else {
                 let len =
                     memchr::memchr(0, &e[path_start..]).ok_or(Malformed("unterminated path"))?;
+                check_path_len(len, start, path_budget)?;
                 index
                     .paths
                     .extend_from_slice(&e[path_start..path_start + len]);
@@ -186,16 +198,18 @@ impl IndexFile {
             let path = start..index.paths.len();
             let stage = ((flags >> 12) & 3) as u8;
             // Binary searches over directories rely on the order git keeps: by path, then stage.
-            if let Some(last) = index.entries.last() {
+            if path.is_empty() {
+                // A split index (`git update-index --split-index`) names an entry that replaces
+                // one of its shared index's with an empty path; the `link` extension after the
+                // entries tells the two apart, so the verdict waits for the extensions.
+                empty_path = true;
+            } else if let Some(last) = index.entries.last() {
                 let order = index.paths[previous.clone()].cmp(&index.paths[path.clone()]);
                 if order == std::cmp::Ordering::Greater
                     || (order == std::cmp::Ordering::Equal && last.stage >= stage)
                 {
                     return Err(Malformed("entries out of order"));
                 }
-            }
-            if path.is_empty() {
-                return Err(Malformed("empty path"));
             }
             if mode & 0o170000 == 0o040000 {
                 return Err(Unsupported(
@@ -243,6 +257,9 @@ impl IndexFile {
             }
             pos += 8 + size;
         }
+        if empty_path {
+            return Err(Malformed("empty path"));
+        }
         Ok(index)
     }
 }
@@ -262,6 +279,20 @@ impl ParseError {
             ParseError::Unsupported(what, hint) => IndexError::Unsupported { path, what, hint },
         }
     }
+}
+
+/// Refuses a path of `len` bytes when it is longer than any real one, or would take the paths read
+/// so far (`so_far` bytes) past `budget`.
+fn check_path_len(len: usize, so_far: usize, budget: usize) -> Result<(), ParseError> {
+    if len > MAX_PATH_LEN {
+        return Err(ParseError::Malformed("a path longer than 64 KiB"));
+    }
+    if so_far + len > budget {
+        return Err(ParseError::Malformed(
+            "its paths add up to far more than the file's size",
+        ));
+    }
+    Ok(())
 }
 
 fn be32(b: &[u8]) -> u32 {
@@ -393,22 +424,76 @@ mod tests {
         assert_eq!(ct.child(b"src").unwrap().oid, None);
     }
 
+    /// A version 4 entry: strip `strip` bytes off the previous path, then append `suffix`.
+    fn v4_entry(strip: u8, suffix: &[u8]) -> Vec<u8> {
+        assert!(strip < 0x80, "one-byte varints only");
+        let mut e = vec![0u8; STAT_LEN];
+        e[24..28].copy_from_slice(&0o100644u32.to_be_bytes());
+        e.extend_from_slice(&[9; OID_LEN]);
+        e.extend_from_slice(&(suffix.len().min(0xfff) as u16).to_be_bytes());
+        e.push(strip);
+        e.extend_from_slice(suffix);
+        e.push(0);
+        e
+    }
+
     #[test]
     fn reads_version_4_prefix_compression() {
-        let mut bytes = b"DIRC\0\0\0\x04\0\0\0\x02".to_vec();
-        for (strip, suffix) in [(0u8, "dir/a.txt"), (5, "b.txt")] {
-            let mut e = vec![0u8; STAT_LEN];
-            e[24..28].copy_from_slice(&0o100644u32.to_be_bytes());
-            e.extend_from_slice(&[9; OID_LEN]);
-            e.extend_from_slice(&(suffix.len() as u16).to_be_bytes());
-            e.push(strip);
-            e.extend_from_slice(suffix.as_bytes());
-            e.push(0);
-            bytes.extend_from_slice(&e);
-        }
-        bytes.extend_from_slice(&[0; OID_LEN]);
+        let bytes = file(4, &[v4_entry(0, b"dir/a.txt"), v4_entry(5, b"b.txt")], b"");
         let idx = IndexFile::parse(&bytes).unwrap();
         assert_eq!(idx.path(&idx.entries[1]), b"dir/b.txt");
+    }
+
+    /// Long shared prefixes are what version 4 is for: a deep directory of many files is fine.
+    #[test]
+    fn reads_version_4_with_long_shared_prefixes() {
+        let dir = "deep/".repeat(60);
+        let mut entries = vec![v4_entry(0, format!("{dir}f0000").as_bytes())];
+        entries.extend((1..2000).map(|i| v4_entry(4, format!("{i:04}").as_bytes())));
+        let idx = IndexFile::parse(&file(4, &entries, b"")).unwrap();
+        assert_eq!(idx.entries.len(), 2000);
+        assert_eq!(
+            idx.path(&idx.entries[1999]),
+            format!("{dir}f1999").as_bytes()
+        );
+    }
+
+    /// Each version 4 path copies the one before whole: a long first path then thousands of
+    /// one-byte suffixes made a 200 KB file cost hundreds of megabytes.
+    #[test]
+    fn refuses_version_4_paths_far_longer_than_the_file() {
+        let mut entries = vec![v4_entry(0, &[b'a'; 60_000])];
+        entries.extend((0..2000).map(|_| v4_entry(0, b"a")));
+        assert!(matches!(
+            IndexFile::parse(&file(4, &entries, b"")),
+            Err(ParseError::Malformed(what)) if what.contains("far more than the file")
+        ));
+        // One path over 64 KiB, however it is spelled.
+        let long = [b'a'; MAX_PATH_LEN + 1];
+        for bytes in [
+            file(4, &[v4_entry(0, &long)], b""),
+            file(
+                4,
+                &[v4_entry(0, &long[..40_000]), v4_entry(0, &long[40_000..])],
+                b"",
+            ),
+            file(
+                2,
+                &[entry(
+                    std::str::from_utf8(&long).unwrap(),
+                    0o100644,
+                    1,
+                    0,
+                    None,
+                )],
+                b"",
+            ),
+        ] {
+            assert!(matches!(
+                IndexFile::parse(&bytes),
+                Err(ParseError::Malformed(what)) if what.contains("64 KiB")
+            ));
+        }
     }
 
     #[test]
@@ -441,6 +526,21 @@ mod tests {
         assert!(matches!(
             IndexFile::parse(&split),
             Err(ParseError::Unsupported(..))
+        ));
+        // Replaced entries in a split index have empty names; only the `link` extension after
+        // them says that is what they are.
+        let replaced = [
+            entry("", 0o100644, 1, 0, None),
+            entry("", 0o100644, 2, 0, None),
+            entry("b", 0o100644, 3, 0, None),
+        ];
+        assert!(matches!(
+            IndexFile::parse(&file(2, &replaced, b"link\0\0\0\0")),
+            Err(ParseError::Unsupported(what, _)) if what.contains("split index")
+        ));
+        assert!(matches!(
+            IndexFile::parse(&file(2, &replaced, b"")),
+            Err(ParseError::Malformed("empty path"))
         ));
     }
 }
