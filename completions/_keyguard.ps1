@@ -85,8 +85,8 @@ Register-ArgumentCompleter -Native -CommandName 'keyguard' -ScriptBlock {
             break
         }
         'keyguard;scan;staged' {
-            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'The repository [default: the one the current directory is in]')
-            [CompletionResult]::new('--repo', '--repo', [CompletionResultType]::ParameterName, 'The repository [default: the one the current directory is in]')
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'The repository [default: as git finds it: GIT_DIR, GIT_WORK_TREE and GIT_INDEX_FILE, else the current directory''s; with -C those variables are ignored]')
+            [CompletionResult]::new('--repo', '--repo', [CompletionResultType]::ParameterName, 'The repository [default: as git finds it: GIT_DIR, GIT_WORK_TREE and GIT_INDEX_FILE, else the current directory''s; with -C those variables are ignored]')
             [CompletionResult]::new('--max-file-size', '--max-file-size', [CompletionResultType]::ParameterName, 'Skip staged files larger than this [default: 64MiB, or [scan] max_file_size]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Report format')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the report to FILE (created 0600, replaced atomically) instead of standard output')

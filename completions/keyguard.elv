@@ -79,8 +79,8 @@ set edit:completion:arg-completer[keyguard] = {|@words|
             cand --version 'Print version'
         }
         &'keyguard;scan;staged'= {
-            cand -C 'The repository [default: the one the current directory is in]'
-            cand --repo 'The repository [default: the one the current directory is in]'
+            cand -C 'The repository [default: as git finds it: GIT_DIR, GIT_WORK_TREE and GIT_INDEX_FILE, else the current directory''s; with -C those variables are ignored]'
+            cand --repo 'The repository [default: as git finds it: GIT_DIR, GIT_WORK_TREE and GIT_INDEX_FILE, else the current directory''s; with -C those variables are ignored]'
             cand --max-file-size 'Skip staged files larger than this [default: 64MiB, or [scan] max_file_size]'
             cand --format 'Report format'
             cand -o 'Write the report to FILE (created 0600, replaced atomically) instead of standard output'

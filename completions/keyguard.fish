@@ -75,7 +75,7 @@ complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_
 complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from git" -l exit-zero -d 'Exit 0 even when secrets are found (errors still exit 2)'
 complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from git" -s h -l help -d 'Print help'
 complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from git" -s V -l version -d 'Print version'
-complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from staged" -s C -l repo -d 'The repository [default: the one the current directory is in]' -r -F
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from staged" -s C -l repo -d 'The repository [default: as git finds it: GIT_DIR, GIT_WORK_TREE and GIT_INDEX_FILE, else the current directory\'s; with -C those variables are ignored]' -r -F
 complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from staged" -l max-file-size -d 'Skip staged files larger than this [default: 64MiB, or [scan] max_file_size]' -r
 complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from staged" -l format -d 'Report format' -r -f -a "human\t''
 json\t''

@@ -174,7 +174,8 @@ pub struct GitArgs {
 
 #[derive(Debug, Args)]
 pub struct StagedArgs {
-    /// The repository [default: the one the current directory is in]
+    /// The repository [default: as git finds it: GIT_DIR, GIT_WORK_TREE and GIT_INDEX_FILE, else
+    /// the current directory's; with -C those variables are ignored]
     #[arg(long, short = 'C', value_name = "REPO")]
     pub repo: Option<PathBuf>,
 
