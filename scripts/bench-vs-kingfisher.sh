@@ -145,9 +145,9 @@ if [[ "$GIT_MODE" == 1 ]]; then
     # Our own benchmark input, so plain git is fine here: object counts and blob bytes, once.
     printf '+ git -C %q cat-file --batch-all-objects %q | awk ...\n' "$DIR" "--batch-check=%(objecttype) %(objectsize)"
     read -r NCOMMITS NBLOBS NBYTES < <(git -C "$DIR" cat-file --batch-all-objects --batch-check='%(objecttype) %(objectsize)' |
-        awk '$1 == "commit" {c++} $1 == "blob" {b++; s += $2} END {printf "%d %d %d\n", c, b, s}')
+        awk '$1 == "commit" {c++} $1 == "blob" {b++; s += $2} END {printf "%d %d %.0f\n", c, b, s}')
     (( NBLOBS > 0 )) || { echo "$DIR: not a git repository, or it has no blobs" >&2; exit 2; }
-    DISK_BYTES="$(find "$DIR" -type f -printf '%s\n' | awk '{s+=$1} END {printf "%d", s}')"
+    DISK_BYTES="$(find "$DIR" -type f -printf '%s\n' | awk '{s+=$1} END {printf "%.0f", s}')"
     NFILES=0
     MANIFEST=""
     echo "$DIR: $NCOMMITS commits, $NBLOBS blobs, $(awk -v b="$NBYTES" 'BEGIN {printf "%.1f", b/1e6}') MB of blobs ($(awk -v b="$DISK_BYTES" 'BEGIN {printf "%.1f", b/1e6}') MB on disk)"
