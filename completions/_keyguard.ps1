@@ -55,6 +55,7 @@ Register-ArgumentCompleter -Native -CommandName 'keyguard' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('git', 'git', [CompletionResultType]::ParameterValue, 'Scan a repository''s whole history: every commit, branch, tag, note and stash, commit messages, and objects no ref reaches any more')
             [CompletionResult]::new('staged', 'staged', [CompletionResultType]::ParameterValue, 'Scan what `git commit` would record now, reporting only keys on added lines')
+            [CompletionResult]::new('bundle', 'bundle', [CompletionResultType]::ParameterValue, 'Scan built front-end output (minified JS, CSS, HTML, source maps) for keys that would ship to the browser')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -107,9 +108,31 @@ Register-ArgumentCompleter -Native -CommandName 'keyguard' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'keyguard;scan;bundle' {
+            [CompletionResult]::new('--max-file-size', '--max-file-size', [CompletionResultType]::ParameterName, 'Skip files larger than this [default: 64MiB, or [scan] max_file_size]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Report format')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the report to FILE (created 0600, replaced atomically) instead of standard output')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the report to FILE (created 0600, replaced atomically) instead of standard output')
+            [CompletionResult]::new('--baseline', '--baseline', [CompletionResultType]::ParameterName, 'Hide findings whose rule and secret appear in this earlier JSON report')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Read this keyguard.toml instead of looking in the scanned directory and here')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is honoured in auto mode)')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Number of threads [default: number of CPUs]')
+            [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Number of threads [default: number of CPUs]')
+            [CompletionResult]::new('--all-rules', '--all-rules', [CompletionResultType]::ParameterName, 'Also run optional rules (identifiers such as bucket names and ARNs)')
+            [CompletionResult]::new('--show-secrets', '--show-secrets', [CompletionResultType]::ParameterName, 'Print secrets in full instead of redacted (keep such reports private)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print no summary or warnings on standard error')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print no summary or warnings on standard error')
+            [CompletionResult]::new('--exit-zero', '--exit-zero', [CompletionResultType]::ParameterName, 'Exit 0 even when secrets are found (errors still exit 2)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'keyguard;scan;help' {
             [CompletionResult]::new('git', 'git', [CompletionResultType]::ParameterValue, 'Scan a repository''s whole history: every commit, branch, tag, note and stash, commit messages, and objects no ref reaches any more')
             [CompletionResult]::new('staged', 'staged', [CompletionResultType]::ParameterValue, 'Scan what `git commit` would record now, reporting only keys on added lines')
+            [CompletionResult]::new('bundle', 'bundle', [CompletionResultType]::ParameterValue, 'Scan built front-end output (minified JS, CSS, HTML, source maps) for keys that would ship to the browser')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -117,6 +140,9 @@ Register-ArgumentCompleter -Native -CommandName 'keyguard' -ScriptBlock {
             break
         }
         'keyguard;scan;help;staged' {
+            break
+        }
+        'keyguard;scan;help;bundle' {
             break
         }
         'keyguard;scan;help;help' {
@@ -197,12 +223,16 @@ Register-ArgumentCompleter -Native -CommandName 'keyguard' -ScriptBlock {
         'keyguard;help;scan' {
             [CompletionResult]::new('git', 'git', [CompletionResultType]::ParameterValue, 'Scan a repository''s whole history: every commit, branch, tag, note and stash, commit messages, and objects no ref reaches any more')
             [CompletionResult]::new('staged', 'staged', [CompletionResultType]::ParameterValue, 'Scan what `git commit` would record now, reporting only keys on added lines')
+            [CompletionResult]::new('bundle', 'bundle', [CompletionResultType]::ParameterValue, 'Scan built front-end output (minified JS, CSS, HTML, source maps) for keys that would ship to the browser')
             break
         }
         'keyguard;help;scan;git' {
             break
         }
         'keyguard;help;scan;staged' {
+            break
+        }
+        'keyguard;help;scan;bundle' {
             break
         }
         'keyguard;help;hook' {

@@ -52,6 +52,9 @@ _keyguard() {
             keyguard__subcmd__help__subcmd__hook,uninstall)
                 cmd="keyguard__subcmd__help__subcmd__hook__subcmd__uninstall"
                 ;;
+            keyguard__subcmd__help__subcmd__scan,bundle)
+                cmd="keyguard__subcmd__help__subcmd__scan__subcmd__bundle"
+                ;;
             keyguard__subcmd__help__subcmd__scan,git)
                 cmd="keyguard__subcmd__help__subcmd__scan__subcmd__git"
                 ;;
@@ -76,6 +79,9 @@ _keyguard() {
             keyguard__subcmd__hook__subcmd__help,uninstall)
                 cmd="keyguard__subcmd__hook__subcmd__help__subcmd__uninstall"
                 ;;
+            keyguard__subcmd__scan,bundle)
+                cmd="keyguard__subcmd__scan__subcmd__bundle"
+                ;;
             keyguard__subcmd__scan,git)
                 cmd="keyguard__subcmd__scan__subcmd__git"
                 ;;
@@ -84,6 +90,9 @@ _keyguard() {
                 ;;
             keyguard__subcmd__scan,staged)
                 cmd="keyguard__subcmd__scan__subcmd__staged"
+                ;;
+            keyguard__subcmd__scan__subcmd__help,bundle)
+                cmd="keyguard__subcmd__scan__subcmd__help__subcmd__bundle"
                 ;;
             keyguard__subcmd__scan__subcmd__help,git)
                 cmd="keyguard__subcmd__scan__subcmd__help__subcmd__git"
@@ -227,8 +236,22 @@ _keyguard() {
             return 0
             ;;
         keyguard__subcmd__help__subcmd__scan)
-            opts="git staged"
+            opts="git staged bundle"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        keyguard__subcmd__help__subcmd__scan__subcmd__bundle)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -409,8 +432,58 @@ _keyguard() {
             return 0
             ;;
         keyguard__subcmd__scan)
-            opts="-o -q -j -h -V --max-file-size --follow --no-ignore --all-rules --format --output --show-secrets --baseline --config --color --quiet --threads --exit-zero --help --version git staged help"
+            opts="-o -q -j -h -V --max-file-size --follow --no-ignore --all-rules --format --output --show-secrets --baseline --config --color --quiet --threads --exit-zero --help --version git staged bundle help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --max-file-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "human json sarif" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --baseline)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --threads)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        keyguard__subcmd__scan__subcmd__bundle)
+            opts="-o -q -j -h -V --max-file-size --all-rules --format --output --show-secrets --baseline --config --color --quiet --threads --exit-zero --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -521,8 +594,22 @@ _keyguard() {
             return 0
             ;;
         keyguard__subcmd__scan__subcmd__help)
-            opts="git staged help"
+            opts="git staged bundle help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        keyguard__subcmd__scan__subcmd__help__subcmd__bundle)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -51,6 +51,7 @@ set edit:completion:arg-completer[keyguard] = {|@words|
             cand --version 'Print version'
             cand git 'Scan a repository''s whole history: every commit, branch, tag, note and stash, commit messages, and objects no ref reaches any more'
             cand staged 'Scan what `git commit` would record now, reporting only keys on added lines'
+            cand bundle 'Scan built front-end output (minified JS, CSS, HTML, source maps) for keys that would ship to the browser'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'keyguard;scan;git'= {
@@ -100,14 +101,37 @@ set edit:completion:arg-completer[keyguard] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'keyguard;scan;bundle'= {
+            cand --max-file-size 'Skip files larger than this [default: 64MiB, or [scan] max_file_size]'
+            cand --format 'Report format'
+            cand -o 'Write the report to FILE (created 0600, replaced atomically) instead of standard output'
+            cand --output 'Write the report to FILE (created 0600, replaced atomically) instead of standard output'
+            cand --baseline 'Hide findings whose rule and secret appear in this earlier JSON report'
+            cand --config 'Read this keyguard.toml instead of looking in the scanned directory and here'
+            cand --color 'When to use colour (NO_COLOR is honoured in auto mode)'
+            cand -j 'Number of threads [default: number of CPUs]'
+            cand --threads 'Number of threads [default: number of CPUs]'
+            cand --all-rules 'Also run optional rules (identifiers such as bucket names and ARNs)'
+            cand --show-secrets 'Print secrets in full instead of redacted (keep such reports private)'
+            cand -q 'Print no summary or warnings on standard error'
+            cand --quiet 'Print no summary or warnings on standard error'
+            cand --exit-zero 'Exit 0 even when secrets are found (errors still exit 2)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'keyguard;scan;help'= {
             cand git 'Scan a repository''s whole history: every commit, branch, tag, note and stash, commit messages, and objects no ref reaches any more'
             cand staged 'Scan what `git commit` would record now, reporting only keys on added lines'
+            cand bundle 'Scan built front-end output (minified JS, CSS, HTML, source maps) for keys that would ship to the browser'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'keyguard;scan;help;git'= {
         }
         &'keyguard;scan;help;staged'= {
+        }
+        &'keyguard;scan;help;bundle'= {
         }
         &'keyguard;scan;help;help'= {
         }
@@ -176,10 +200,13 @@ set edit:completion:arg-completer[keyguard] = {|@words|
         &'keyguard;help;scan'= {
             cand git 'Scan a repository''s whole history: every commit, branch, tag, note and stash, commit messages, and objects no ref reaches any more'
             cand staged 'Scan what `git commit` would record now, reporting only keys on added lines'
+            cand bundle 'Scan built front-end output (minified JS, CSS, HTML, source maps) for keys that would ship to the browser'
         }
         &'keyguard;help;scan;git'= {
         }
         &'keyguard;help;scan;staged'= {
+        }
+        &'keyguard;help;scan;bundle'= {
         }
         &'keyguard;help;hook'= {
             cand install 'Install a pre-commit hook running `keyguard scan staged` (an existing hook is kept and still runs first)'

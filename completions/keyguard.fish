@@ -31,28 +31,29 @@ complete -c keyguard -n "__fish_keyguard_needs_command" -f -a "hook" -d 'Install
 complete -c keyguard -n "__fish_keyguard_needs_command" -f -a "rules" -d 'List the rule catalogue (what keyguard finds)'
 complete -c keyguard -n "__fish_keyguard_needs_command" -f -a "completions" -d 'Print a shell completion script to standard output'
 complete -c keyguard -n "__fish_keyguard_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged help" -l max-file-size -d 'Skip files larger than this (e.g. 10MiB) [default: 64MiB, or [scan] max_file_size]' -r
-complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged help" -l format -d 'Report format' -r -f -a "human\t''
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged bundle help" -l max-file-size -d 'Skip files larger than this (e.g. 10MiB) [default: 64MiB, or [scan] max_file_size]' -r
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged bundle help" -l format -d 'Report format' -r -f -a "human\t''
 json\t''
 sarif\t''"
-complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged help" -s o -l output -d 'Write the report to FILE (created 0600, replaced atomically) instead of standard output' -r -F
-complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged help" -l baseline -d 'Hide findings whose rule and secret appear in this earlier JSON report' -r -F
-complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged help" -l config -d 'Read this keyguard.toml instead of looking in the scanned directory and here' -r -F
-complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged help" -l color -d 'When to use colour (NO_COLOR is honoured in auto mode)' -r -f -a "auto\t''
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged bundle help" -s o -l output -d 'Write the report to FILE (created 0600, replaced atomically) instead of standard output' -r -F
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged bundle help" -l baseline -d 'Hide findings whose rule and secret appear in this earlier JSON report' -r -F
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged bundle help" -l config -d 'Read this keyguard.toml instead of looking in the scanned directory and here' -r -F
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged bundle help" -l color -d 'When to use colour (NO_COLOR is honoured in auto mode)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged help" -s j -l threads -d 'Number of threads [default: number of CPUs]' -r
-complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged help" -l follow -d 'Follow symbolic links (loops are detected and skipped)'
-complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged help" -l no-ignore -d 'Don\'t honour .gitignore, .ignore and .keyguardignore'
-complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged help" -l all-rules -d 'Also run optional rules (identifiers such as bucket names and ARNs; see `keyguard rules`)'
-complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged help" -l show-secrets -d 'Print secrets in full instead of redacted (keep such reports private)'
-complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged help" -s q -l quiet -d 'Print no summary or warnings on standard error'
-complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged help" -l exit-zero -d 'Exit 0 even when secrets are found (errors still exit 2)'
-complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged help" -s h -l help -d 'Print help'
-complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged help" -s V -l version -d 'Print version'
-complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged help" -a "git" -d 'Scan a repository\'s whole history: every commit, branch, tag, note and stash, commit messages, and objects no ref reaches any more'
-complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged help" -a "staged" -d 'Scan what `git commit` would record now, reporting only keys on added lines'
-complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged help" -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged bundle help" -s j -l threads -d 'Number of threads [default: number of CPUs]' -r
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged bundle help" -l follow -d 'Follow symbolic links (loops are detected and skipped)'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged bundle help" -l no-ignore -d 'Don\'t honour .gitignore, .ignore and .keyguardignore'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged bundle help" -l all-rules -d 'Also run optional rules (identifiers such as bucket names and ARNs; see `keyguard rules`)'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged bundle help" -l show-secrets -d 'Print secrets in full instead of redacted (keep such reports private)'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged bundle help" -s q -l quiet -d 'Print no summary or warnings on standard error'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged bundle help" -l exit-zero -d 'Exit 0 even when secrets are found (errors still exit 2)'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged bundle help" -s h -l help -d 'Print help'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged bundle help" -s V -l version -d 'Print version'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged bundle help" -a "git" -d 'Scan a repository\'s whole history: every commit, branch, tag, note and stash, commit messages, and objects no ref reaches any more'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged bundle help" -a "staged" -d 'Scan what `git commit` would record now, reporting only keys on added lines'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged bundle help" -a "bundle" -d 'Scan built front-end output (minified JS, CSS, HTML, source maps) for keys that would ship to the browser'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged bundle help" -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from git" -l range -d 'Only commits in this range (`A..B`: reachable from B, not from A) and the blobs they add' -r
 complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from git" -l since -d 'Only commits made on or after DATE (2024-01-31, an RFC 3339 time, or `90 days ago`)' -r
 complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from git" -l branch -d 'Only this branch, tag or other ref (repeatable) instead of every ref' -r
@@ -93,8 +94,26 @@ complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_
 complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from staged" -l exit-zero -d 'Exit 0 even when secrets are found (errors still exit 2)'
 complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from staged" -s h -l help -d 'Print help'
 complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from staged" -s V -l version -d 'Print version'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from bundle" -l max-file-size -d 'Skip files larger than this [default: 64MiB, or [scan] max_file_size]' -r
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from bundle" -l format -d 'Report format' -r -f -a "human\t''
+json\t''
+sarif\t''"
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from bundle" -s o -l output -d 'Write the report to FILE (created 0600, replaced atomically) instead of standard output' -r -F
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from bundle" -l baseline -d 'Hide findings whose rule and secret appear in this earlier JSON report' -r -F
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from bundle" -l config -d 'Read this keyguard.toml instead of looking in the scanned directory and here' -r -F
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from bundle" -l color -d 'When to use colour (NO_COLOR is honoured in auto mode)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from bundle" -s j -l threads -d 'Number of threads [default: number of CPUs]' -r
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from bundle" -l all-rules -d 'Also run optional rules (identifiers such as bucket names and ARNs)'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from bundle" -l show-secrets -d 'Print secrets in full instead of redacted (keep such reports private)'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from bundle" -s q -l quiet -d 'Print no summary or warnings on standard error'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from bundle" -l exit-zero -d 'Exit 0 even when secrets are found (errors still exit 2)'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from bundle" -s h -l help -d 'Print help'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from bundle" -s V -l version -d 'Print version'
 complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from help" -f -a "git" -d 'Scan a repository\'s whole history: every commit, branch, tag, note and stash, commit messages, and objects no ref reaches any more'
 complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from help" -f -a "staged" -d 'Scan what `git commit` would record now, reporting only keys on added lines'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from help" -f -a "bundle" -d 'Scan built front-end output (minified JS, CSS, HTML, source maps) for keys that would ship to the browser'
 complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c keyguard -n "__fish_keyguard_using_subcommand hook; and not __fish_seen_subcommand_from install uninstall help" -s h -l help -d 'Print help'
 complete -c keyguard -n "__fish_keyguard_using_subcommand hook; and not __fish_seen_subcommand_from install uninstall help" -s V -l version -d 'Print version'
@@ -127,5 +146,6 @@ complete -c keyguard -n "__fish_keyguard_using_subcommand help; and not __fish_s
 complete -c keyguard -n "__fish_keyguard_using_subcommand help; and not __fish_seen_subcommand_from scan hook rules completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c keyguard -n "__fish_keyguard_using_subcommand help; and __fish_seen_subcommand_from scan" -f -a "git" -d 'Scan a repository\'s whole history: every commit, branch, tag, note and stash, commit messages, and objects no ref reaches any more'
 complete -c keyguard -n "__fish_keyguard_using_subcommand help; and __fish_seen_subcommand_from scan" -f -a "staged" -d 'Scan what `git commit` would record now, reporting only keys on added lines'
+complete -c keyguard -n "__fish_keyguard_using_subcommand help; and __fish_seen_subcommand_from scan" -f -a "bundle" -d 'Scan built front-end output (minified JS, CSS, HTML, source maps) for keys that would ship to the browser'
 complete -c keyguard -n "__fish_keyguard_using_subcommand help; and __fish_seen_subcommand_from hook" -f -a "install" -d 'Install a pre-commit hook running `keyguard scan staged` (an existing hook is kept and still runs first)'
 complete -c keyguard -n "__fish_keyguard_using_subcommand help; and __fish_seen_subcommand_from hook" -f -a "uninstall" -d 'Remove keyguard\'s pre-commit hook and restore the hook that was there before'

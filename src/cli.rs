@@ -109,6 +109,41 @@ pub enum ScanMode {
     /// Scan what `git commit` would record now, reporting only keys on added lines
     #[command(after_help = STAGED_EXAMPLES)]
     Staged(StagedArgs),
+    /// Scan built front-end output (minified JS, CSS, HTML, source maps) for keys that would ship
+    /// to the browser
+    #[command(after_help = BUNDLE_EXAMPLES)]
+    Bundle(BundleArgs),
+}
+
+const BUNDLE_EXAMPLES: &str = "\
+Examples:
+  npm run build && keyguard scan bundle
+                                     dist, build, out, .next, .output, .svelte-kit/output and
+                                     public/build, those that exist
+  keyguard scan bundle dist/ --format sarif -o bundle.sarif
+
+Build output is scanned whole: .gitignore does not apply here. A key found in generated code is
+traced back through its source map to the file and line it came from (`original`), and keys in
+a map's embedded sources are found too. A key in a bundle is public: revoke it, and call the
+provider from a server (or `keyguard serve`) instead.";
+
+#[derive(Debug, Args)]
+pub struct BundleArgs {
+    /// Build output directories or files [default: dist, build, out, .next, .output,
+    /// .svelte-kit/output, public/build: those that exist]
+    #[arg(value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+
+    /// Skip files larger than this [default: 64MiB, or [scan] max_file_size]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_file_size: Option<u64>,
+
+    /// Also run optional rules (identifiers such as bucket names and ARNs)
+    #[arg(long)]
+    pub all_rules: bool,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
 }
 
 const GIT_EXAMPLES: &str = "\

@@ -5,6 +5,7 @@ pub mod completions;
 pub mod hook;
 pub mod rules;
 pub mod scan;
+pub mod scan_bundle;
 pub mod scan_git;
 pub mod scan_staged;
 

@@ -25,6 +25,7 @@ pub fn run(args: &ScanArgs, out: &mut dyn std::io::Write) -> Result<Outcome> {
     match &args.mode {
         Some(ScanMode::Git(git)) => return super::scan_git::run(git, out),
         Some(ScanMode::Staged(staged)) => return super::scan_staged::run(staged, out),
+        Some(ScanMode::Bundle(bundle)) => return super::scan_bundle::run(bundle, out),
         None => {}
     }
     let roots: Vec<PathBuf> = if args.paths.is_empty() {
@@ -38,10 +39,11 @@ pub fn run(args: &ScanArgs, out: &mut dyn std::io::Write) -> Result<Outcome> {
     }
     if !stdin && let Err(e) = tree::check_roots(&roots) {
         // `keyguard scan --format json git`: clap read `git` as a path because options came first.
-        if let Some(mode) = roots
-            .iter()
-            .find_map(|r| ["git", "staged"].into_iter().find(|m| r.as_os_str() == *m))
-        {
+        if let Some(mode) = roots.iter().find_map(|r| {
+            ["git", "staged", "bundle"]
+                .into_iter()
+                .find(|m| r.as_os_str() == *m)
+        }) {
             anyhow::bail!(
                 "{e}\n(to scan {}, put options after the mode: `keyguard scan {mode} --format json`)",
                 if mode == "git" {
