@@ -85,6 +85,9 @@ pub struct Finding {
     pub validation: Option<Validation>,
     /// The line carries an inline `keyguard:allow` comment.
     pub inline_allowed: bool,
+    /// A few characters of the line before and after the secret (escaped; other matches on the
+    /// line blanked), for the human report: on a 2 MB minified line this is all that is shown.
+    pub context: Option<(String, String)>,
 }
 
 impl Finding {
@@ -119,6 +122,7 @@ impl Finding {
             original: None,
             validation: None,
             inline_allowed: false,
+            context: None,
         }
     }
 }

@@ -48,6 +48,17 @@ pub fn write(r: &Report, out: &mut dyn std::io::Write, color: bool) -> std::io::
             line.push_str(&format!("  from {}:{}:{}", o.path, o.line, o.column));
         }
         writeln!(out, "{line}")?;
+        if let Some((before, after)) = &f.context
+            && (!before.trim().is_empty() || !after.trim().is_empty())
+        {
+            writeln!(
+                out,
+                "      {}{}{}",
+                before.trim_start().dimmed(),
+                secret,
+                after.trim_end().dimmed()
+            )?;
+        }
         if let Some(c) = &f.commit {
             let date = c.date.get(..10).unwrap_or(&c.date);
             writeln!(

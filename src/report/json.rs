@@ -56,6 +56,7 @@ pub fn to_value(r: &Report) -> Value {
             "commits": s.commits,
             "blobs": s.blobs,
             "findings": r.findings.len(),
+            "distinct_secrets": r.distinct_secrets(),
             "skipped": {
                 "binary": s.skipped_binary,
                 "too_large": s.skipped_too_large,

@@ -1,6 +1,7 @@
 //! Where bytes come from. Each source yields `(origin, bytes)` to the engine and turns the engine's
 //! byte offsets into lines and columns. Sources never know rules.
 
+pub mod bundle;
 pub mod git;
 pub mod staged;
 pub mod tree;
@@ -9,6 +10,7 @@ use std::sync::atomic::AtomicU64;
 
 use crate::engine::Scanner;
 use crate::finding::Finding;
+use crate::sanitize::escape;
 
 /// Counters for the report summary, shared by every source.
 #[derive(Debug, Default)]
@@ -48,11 +50,12 @@ pub fn scan_bytes(scanner: &Scanner, bytes: &[u8], path: &str, rel_path: &str) -
             .map(|p| markers.locate(p).0)
             .collect()
     };
+    let spans: Vec<(usize, usize)> = matches.iter().map(|m| (m.start, m.end)).collect();
     matches
         .into_iter()
         .map(|m| {
             let rule = scanner.rules().get(m.rule);
-            let (line, column, _) = index.locate(m.start);
+            let (line, column, line_start) = index.locate(m.start);
             let mut f = Finding::new(
                 rule,
                 m.confidence,
@@ -63,9 +66,83 @@ pub fn scan_bytes(scanner: &Scanner, bytes: &[u8], path: &str, rel_path: &str) -
             );
             f.rel_path = rel_path.to_string();
             f.inline_allowed = allowed_lines.binary_search(&line).is_ok();
+            f.context = Some(context(bytes, &spans, (m.start, m.end), line_start));
             f
         })
         .collect()
+}
+
+/// Characters of context either side of a secret.
+const CONTEXT_CHARS: usize = 32;
+
+/// Up to `CONTEXT_CHARS` characters of the secret's line before and after it, escaped, with any
+/// other match in that window replaced by `…` so that one finding's context never shows another
+/// key.
+fn context(
+    bytes: &[u8],
+    spans: &[(usize, usize)],
+    (start, end): (usize, usize),
+    line_start: usize,
+) -> (String, String) {
+    let line_end = memchr::memchr(b'\n', &bytes[end..]).map_or(bytes.len(), |i| end + i);
+    let back = char_offset_back(&bytes[line_start..start], CONTEXT_CHARS);
+    let fwd = char_offset_fwd(&bytes[end..line_end], CONTEXT_CHARS);
+    let show = |from: usize, to: usize| {
+        let mut out = String::new();
+        let mut at = from;
+        for &(s, e) in spans {
+            if e <= from || s >= to || (s, e) == (start, end) {
+                continue;
+            }
+            out.push_str(&String::from_utf8_lossy(&bytes[at..s.max(at)]));
+            out.push('…');
+            at = e.min(to).max(at);
+        }
+        out.push_str(&String::from_utf8_lossy(&bytes[at.min(to)..to]));
+        escape(&out).into_owned()
+    };
+    let before = show(start - back, start);
+    let after = show(end, end + fwd);
+    (
+        if start - back > line_start {
+            format!("…{before}")
+        } else {
+            before
+        },
+        if end + fwd < line_end {
+            format!("{after}…")
+        } else {
+            after
+        },
+    )
+}
+
+/// Bytes spanned by the last `n` characters of `b`.
+fn char_offset_back(b: &[u8], n: usize) -> usize {
+    let mut chars = 0;
+    for (i, &c) in b.iter().enumerate().rev() {
+        if (c & 0xC0) != 0x80 {
+            chars += 1;
+            if chars == n {
+                return b.len() - i;
+            }
+        }
+    }
+    b.len()
+}
+
+/// Bytes spanned by the first `n` characters of `b`.
+fn char_offset_fwd(b: &[u8], n: usize) -> usize {
+    let mut chars = 0;
+    for (i, &c) in b.iter().enumerate() {
+        if (c & 0xC0) != 0x80 {
+            if chars == n {
+                return i;
+            }
+            chars += 1;
+        }
+    }
+    b.len()
 }
 
 /// Offsets to (line, column) for offsets visited in increasing order, in time linear in the input

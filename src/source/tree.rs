@@ -99,10 +99,30 @@ pub fn check_roots(roots: &[PathBuf]) -> Result<(), TreeError> {
     Ok(())
 }
 
+/// Scans one file's bytes, once read and past the size and binary checks:
+/// `(path on disk, bytes, shown path, path relative to the root)`.
+pub type ContentScan<'a> = dyn Fn(&Path, &[u8], &str, &str) -> Vec<Finding> + Sync + 'a;
+
 /// Walks every root and scans every file; `warn` receives one line per unreadable file.
 pub fn scan(
     opts: &TreeOptions,
     scanner: &Scanner,
+    stats: &Stats,
+    warn: &(dyn Fn(String) + Sync),
+) -> Vec<Finding> {
+    scan_with(
+        opts,
+        &|_, bytes, shown, rel| super::scan_bytes(scanner, bytes, shown, rel),
+        stats,
+        warn,
+    )
+}
+
+/// Walks every root and hands every file's content to `content` (the bundle source maps
+/// positions through source maps there).
+pub fn scan_with(
+    opts: &TreeOptions,
+    content: &ContentScan,
     stats: &Stats,
     warn: &(dyn Fn(String) + Sync),
 ) -> Vec<Finding> {
@@ -114,7 +134,7 @@ pub fn scan(
             let shown = sanitize::path(root_path);
             // Relative to the current directory, where the config that allows paths usually is.
             let rel = shown.strip_prefix("./").unwrap_or(&shown).to_string();
-            let found = scan_file(root_path, (&shown, &rel), opts, scanner, stats, warn);
+            let found = scan_file(root_path, (&shown, &rel), opts, content, stats, warn);
             findings.lock().unwrap().extend(found);
             continue;
         }
@@ -162,7 +182,7 @@ pub fn scan(
                     return WalkState::Continue;
                 }
                 let (shown, rel) = root.display(entry.path());
-                let found = scan_file(entry.path(), (&shown, &rel), opts, scanner, stats, warn);
+                let found = scan_file(entry.path(), (&shown, &rel), opts, content, stats, warn);
                 if !found.is_empty() {
                     findings.lock().unwrap().extend(found);
                 }
@@ -199,7 +219,7 @@ fn scan_file(
     path: &Path,
     (shown, rel): (&str, &str),
     opts: &TreeOptions,
-    scanner: &Scanner,
+    content: &ContentScan,
     stats: &Stats,
     warn: &(dyn Fn(String) + Sync),
 ) -> Vec<Finding> {
@@ -213,7 +233,7 @@ fn scan_file(
         read_capped(file, hint, opts.max_file_size)
     });
     match read {
-        Ok(bytes) => scan_content(bytes, (shown, rel), scanner, stats),
+        Ok(bytes) => scan_content(bytes, (path, shown, rel), content, stats),
         Err(e) => {
             stats.unreadable.fetch_add(1, Ordering::Relaxed);
             warn(format!("cannot read {shown}: {e}"));
@@ -223,7 +243,7 @@ fn scan_file(
 }
 
 /// Reads at most `limit` bytes; `None` when there is more.
-fn read_capped(reader: impl Read, hint: u64, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
+pub fn read_capped(reader: impl Read, hint: u64, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
     let mut bytes = Vec::with_capacity(hint.min(limit) as usize + 1);
     reader.take(limit + 1).read_to_end(&mut bytes)?;
     Ok((bytes.len() as u64 <= limit).then_some(bytes))
@@ -233,8 +253,8 @@ fn read_capped(reader: impl Read, hint: u64, limit: u64) -> std::io::Result<Opti
 /// counters, the engine.
 fn scan_content(
     bytes: Option<Vec<u8>>,
-    (shown, rel): (&str, &str),
-    scanner: &Scanner,
+    (path, shown, rel): (&Path, &str, &str),
+    content: &ContentScan,
     stats: &Stats,
 ) -> Vec<Finding> {
     let Some(bytes) = bytes else {
@@ -247,7 +267,7 @@ fn scan_content(
     }
     stats.files.fetch_add(1, Ordering::Relaxed);
     stats.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-    super::scan_bytes(scanner, &bytes, shown, rel)
+    content(path, &bytes, shown, rel)
 }
 
 /// Reads standard input (for `keyguard scan -`), subject to the same size limit.
@@ -257,5 +277,10 @@ pub fn scan_stdin(
     stats: &Stats,
 ) -> std::io::Result<Vec<Finding>> {
     let bytes = read_capped(std::io::stdin().lock(), 0, opts.max_file_size)?;
-    Ok(scan_content(bytes, ("<stdin>", "<stdin>"), scanner, stats))
+    Ok(scan_content(
+        bytes,
+        (Path::new("-"), "<stdin>", "<stdin>"),
+        &|_, bytes, shown, rel| super::scan_bytes(scanner, bytes, shown, rel),
+        stats,
+    ))
 }

@@ -1,5 +1,6 @@
 //! keyguard's integration tests: one test binary, one place for helpers (`support`).
 
+mod bundle;
 mod completions;
 mod config;
 mod conformance;

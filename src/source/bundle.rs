@@ -1,0 +1,383 @@
+//! The bundle source: built front-end output (minified JS, CSS, HTML, JSON, source maps).
+//!
+//! Every file under the output directories is scanned (no ignore files: build output is usually
+//! git-ignored). For generated code with a source map (a `sourceMappingURL` comment naming a file
+//! or holding an inline `data:` map, or a sibling `NAME.map`), each finding gets `original`: the
+//! file, line and column it came from. A map's `sourcesContent` (the original sources, JSON-escaped
+//! in the map) is scanned once unescaped, and its findings are reported in the map at the original
+//! source's name and line. A broken, oversized or outside-the-tree map is a warning; the generated
+//! file is still scanned.
+
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+
+use crate::engine::Scanner;
+use crate::finding::{Finding, OriginalPosition};
+use crate::sanitize;
+use crate::source::tree::{self, TreeOptions};
+use crate::source::{LineIndex, Stats};
+
+/// Where build tools put their output, looked for when no directory is named.
+pub const DEFAULT_DIRS: &[&str] = &[
+    "dist",
+    "build",
+    "out",
+    ".next",
+    ".output",
+    ".svelte-kit/output",
+    "public/build",
+];
+
+/// Extensions of generated code that may carry a source map.
+const MAPPED: &[&str] = &["js", "mjs", "cjs", "css", "jsx", "ts"];
+
+pub struct BundleScan<'a> {
+    pub scanner: &'a Scanner,
+    /// The scanned roots, canonical: a map is only read from inside one of them.
+    pub roots: Vec<PathBuf>,
+    pub max_map_size: u64,
+    pub warn: &'a (dyn Fn(String) + Sync),
+}
+
+impl BundleScan<'_> {
+    /// Scans one file of the output (the tree walker's content hook).
+    pub fn scan_file(&self, path: &Path, bytes: &[u8], shown: &str, rel: &str) -> Vec<Finding> {
+        let ext = path
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        if ext == "map" {
+            return match parse_map(bytes) {
+                Ok(map) => self.scan_sources_content(&map, bytes, shown, rel, None),
+                Err(e) => {
+                    (self.warn)(format!(
+                        "{shown}: not a valid source map ({e}); scanned as text"
+                    ));
+                    super::scan_bytes(self.scanner, bytes, shown, rel)
+                }
+            };
+        }
+        let mut findings = super::scan_bytes(self.scanner, bytes, shown, rel);
+        if !MAPPED.contains(&ext.as_str()) {
+            return findings;
+        }
+        match map_reference(bytes) {
+            Some(MapRef::Inline { data, offset }) => {
+                let Some(map) = self.inline_map(data, shown) else {
+                    return findings;
+                };
+                map_positions(&map, &mut findings, parent_of(shown));
+                // The inline map's sources are reported at the comment that carries them.
+                let (line, column, _) = LineIndex::new(bytes).locate(offset);
+                findings.extend(self.scan_sources_content(
+                    &map,
+                    &[],
+                    shown,
+                    rel,
+                    Some((line, column)),
+                ));
+            }
+            Some(MapRef::Url(url)) => {
+                if !findings.is_empty()
+                    && let Some(map) = self.external_map(path, &url, shown)
+                {
+                    // Sources are relative to the map, which may sit elsewhere.
+                    let map_dir = join_lexically(parent_of(shown), parent_of(&url));
+                    map_positions(&map, &mut findings, &map_dir);
+                }
+            }
+            None => {
+                if !findings.is_empty() {
+                    let sibling = format!("{}.map", path.file_name().unwrap().to_string_lossy());
+                    if path.with_file_name(&sibling).is_file()
+                        && let Some(map) = self.external_map(path, &sibling, shown)
+                    {
+                        map_positions(&map, &mut findings, parent_of(shown));
+                    }
+                }
+            }
+        }
+        findings
+    }
+
+    fn inline_map(&self, data: &[u8], shown: &str) -> Option<sourcemap::SourceMap> {
+        // A file under the size limit can still carry a map that dwarfs its code; decoding and
+        // parsing costs several times its size in memory. A quarter of the limit (16 MiB by
+        // default) is far more than any real inline map.
+        if data.len() as u64 > self.max_map_size / 4 {
+            (self.warn)(format!(
+                "{shown}: inline source map larger than the size limit allows (a quarter of \
+                 --max-file-size); not read"
+            ));
+            return None;
+        }
+        let json = match base64::engine::general_purpose::STANDARD.decode(data.trim_ascii_end()) {
+            Ok(j) => j,
+            Err(e) => {
+                (self.warn)(format!(
+                    "{shown}: inline source map is not valid base64 ({e})"
+                ));
+                return None;
+            }
+        };
+        match parse_map(&json) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                (self.warn)(format!("{shown}: inline source map is broken ({e})"));
+                None
+            }
+        }
+    }
+
+    /// Reads the map a generated file names, if it is a relative path inside a scanned root.
+    fn external_map(&self, path: &Path, url: &str, shown: &str) -> Option<sourcemap::SourceMap> {
+        if url.contains("://") || url.starts_with('/') {
+            return None;
+        }
+        let url = url.split(['?', '#']).next().unwrap_or(url);
+        let map_path = path.parent()?.join(url);
+        let Ok(canonical) = std::fs::canonicalize(&map_path) else {
+            (self.warn)(format!(
+                "{shown}: its source map {} does not exist",
+                sanitize::escape(url)
+            ));
+            return None;
+        };
+        if !self.roots.iter().any(|r| canonical.starts_with(r)) {
+            (self.warn)(format!(
+                "{shown}: its source map {} is outside the scanned directories; not read",
+                sanitize::escape(url)
+            ));
+            return None;
+        }
+        let read = std::fs::File::open(&canonical)
+            .and_then(|f| tree::read_capped(f, 0, self.max_map_size));
+        let bytes = match read {
+            Ok(Some(b)) => b,
+            Ok(None) => {
+                (self.warn)(format!(
+                    "{shown}: its source map {} is larger than the size limit; not read",
+                    sanitize::escape(url)
+                ));
+                return None;
+            }
+            Err(e) => {
+                (self.warn)(format!("{shown}: cannot read its source map: {e}"));
+                return None;
+            }
+        };
+        match parse_map(&bytes) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                (self.warn)(format!(
+                    "{shown}: its source map {} is broken ({e})",
+                    sanitize::escape(url)
+                ));
+                None
+            }
+        }
+    }
+
+    /// Scans each embedded original source, unescaped. Findings are placed in the map file at the
+    /// first occurrence of the secret in its raw text (`raw`), or at `at` (an inline map's
+    /// comment), with `original` naming the source and the line in it.
+    fn scan_sources_content(
+        &self,
+        map: &sourcemap::SourceMap,
+        raw: &[u8],
+        shown: &str,
+        rel: &str,
+        at: Option<(usize, usize)>,
+    ) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for (i, source) in map.sources().enumerate() {
+            let Some(content) = map.get_source_contents(i as u32) else {
+                continue;
+            };
+            for mut f in super::scan_bytes(self.scanner, content.as_bytes(), shown, rel) {
+                f.original = Some(OriginalPosition {
+                    path: sanitize::escape(&join_lexically(parent_of(shown), source)).into_owned(),
+                    line: f.line,
+                    column: f.column,
+                });
+                (f.line, f.column) = match at {
+                    Some(pos) => pos,
+                    None => memchr::memmem::find(raw, f.secret.expose())
+                        .map(|o| {
+                            let (l, c, _) = LineIndex::new(raw).locate(o);
+                            (l, c)
+                        })
+                        .unwrap_or((1, 1)),
+                };
+                // The context shown is the original source's, which is what a person reads.
+                f.refresh_fingerprint();
+                out.push(f);
+            }
+        }
+        out
+    }
+}
+
+/// Sets `original` on findings in generated code from its source map; `base` is the map's
+/// directory as shown, which the map's sources are relative to.
+fn map_positions(map: &sourcemap::SourceMap, findings: &mut [Finding], base: &str) {
+    for f in findings.iter_mut() {
+        if f.original.is_some() {
+            continue;
+        }
+        let (line, col) = ((f.line - 1) as u32, (f.column - 1) as u32);
+        if let Some(token) = map.lookup_token(line, col)
+            && let Some(source) = token.get_source()
+        {
+            f.original = Some(OriginalPosition {
+                path: sanitize::escape(&join_lexically(base, source)).into_owned(),
+                line: token.get_src_line() as usize + 1,
+                column: token.get_src_col() as usize + 1,
+            });
+        }
+    }
+}
+
+/// The directory part of a `/`-separated path ("" for a bare name).
+fn parent_of(path: &str) -> &str {
+    path.rfind('/').map_or("", |i| &path[..i])
+}
+
+/// `base/rel` with `.` and `..` resolved as text (the files need not exist), so that a source
+/// `../../src/App.tsx` of `dist/assets/index.js.map` reads `src/App.tsx`. URLs (`webpack://`,
+/// `http://`) and absolute paths are kept as they are.
+fn join_lexically(base: &str, rel: &str) -> String {
+    if rel.contains("://") || rel.starts_with('/') {
+        return rel.to_string();
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    let mut ups = 0usize;
+    for part in base.split('/').chain(rel.split('/')) {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if parts.pop().is_none() {
+                    ups += 1;
+                }
+            }
+            p => parts.push(p),
+        }
+    }
+    let mut out = "../".repeat(ups);
+    out.push_str(&parts.join("/"));
+    out
+}
+
+/// Parses a source map, flattening an index map (sections) into a regular one.
+fn parse_map(bytes: &[u8]) -> Result<sourcemap::SourceMap, String> {
+    match sourcemap::decode_slice(bytes).map_err(|e| e.to_string())? {
+        sourcemap::DecodedMap::Regular(m) => Ok(m),
+        sourcemap::DecodedMap::Index(i) => i.flatten().map_err(|e| e.to_string()),
+        sourcemap::DecodedMap::Hermes(h) => Ok((*h).clone()),
+    }
+}
+
+enum MapRef<'a> {
+    /// Base64 map data, and the offset of the comment in the file.
+    Inline {
+        data: &'a [u8],
+        offset: usize,
+    },
+    Url(String),
+}
+
+/// The last `sourceMappingURL` comment (`//# …` in JS, `/*# … */` in CSS).
+fn map_reference(bytes: &[u8]) -> Option<MapRef<'_>> {
+    const NEEDLE: &[u8] = b"sourceMappingURL=";
+    let at = memchr::memmem::rfind(bytes, NEEDLE)?;
+    // It must be a comment: `//#`, `//@`, `/*#` or `/*@` right before.
+    let lead = &bytes[at.saturating_sub(4)..at];
+    if !(lead.ends_with(b"//# ")
+        || lead.ends_with(b"//@ ")
+        || lead.ends_with(b"/*# ")
+        || lead.ends_with(b"/*@ "))
+    {
+        return None;
+    }
+    let value_start = at + NEEDLE.len();
+    let rest = &bytes[value_start..];
+    let end = rest
+        .iter()
+        .position(|&b| b.is_ascii_whitespace() || b == b'*' || b == b'"' || b == b'\'')
+        .unwrap_or(rest.len());
+    let value = &rest[..end];
+    if let Some(comma) = memchr::memchr(b',', value)
+        && value.starts_with(b"data:")
+    {
+        let header = &value[..comma];
+        if !header.ends_with(b";base64") {
+            return None;
+        }
+        return Some(MapRef::Inline {
+            data: &value[comma + 1..],
+            offset: at.saturating_sub(4),
+        });
+    }
+    let url = std::str::from_utf8(value).ok()?.to_string();
+    (!url.is_empty()).then_some(MapRef::Url(url))
+}
+
+/// The directories `scan bundle` reads when none is named: those of `DEFAULT_DIRS` that exist.
+pub fn default_dirs() -> Vec<PathBuf> {
+    DEFAULT_DIRS
+        .iter()
+        .map(PathBuf::from)
+        .filter(|p| p.is_dir())
+        .collect()
+}
+
+/// Scans the output directories.
+pub fn scan(
+    opts: &TreeOptions,
+    bundle: &BundleScan,
+    stats: &Stats,
+    warn: &(dyn Fn(String) + Sync),
+) -> Vec<Finding> {
+    tree::scan_with(
+        opts,
+        &|path, bytes, shown, rel| bundle.scan_file(path, bytes, shown, rel),
+        stats,
+        warn,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_map_references() {
+        let js = b"console.log(1);\n//# sourceMappingURL=index-abc.js.map\n";
+        assert!(matches!(map_reference(js), Some(MapRef::Url(u)) if u == "index-abc.js.map"));
+        let css = b"a{}\n/*# sourceMappingURL=app.css.map */\n";
+        assert!(matches!(map_reference(css), Some(MapRef::Url(u)) if u == "app.css.map"));
+        let inline = b"x;\n//# sourceMappingURL=data:application/json;base64,eyJ2IjozfQ==\n";
+        match map_reference(inline) {
+            Some(MapRef::Inline { data, .. }) => assert_eq!(data, b"eyJ2IjozfQ=="),
+            _ => panic!("inline map not found"),
+        }
+        // A string that merely mentions it is not a reference.
+        assert!(map_reference(b"var s = 'sourceMappingURL=x.map';").is_none());
+    }
+
+    #[test]
+    fn joins_source_paths_as_text() {
+        assert_eq!(
+            join_lexically("dist/assets", "../../src/App.tsx"),
+            "src/App.tsx"
+        );
+        assert_eq!(join_lexically("", "../src/a.js"), "../src/a.js");
+        assert_eq!(join_lexically("out", "./b/./c.js"), "out/b/c.js");
+        assert_eq!(
+            join_lexically("dist", "webpack://app/./src/x.js"),
+            "webpack://app/./src/x.js"
+        );
+        assert_eq!(parent_of("dist/assets/index.js"), "dist/assets");
+    }
+}
