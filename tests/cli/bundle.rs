@@ -294,3 +294,71 @@ fn missing_or_absent_build_output_is_an_error() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("nope"), "{}", run.stderr);
 }
+
+/// Real `vite build` output committed under fixtures/bundles (scripts/build-bundle-fixtures.sh).
+fn fixture(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/bundles")
+        .join(name)
+}
+
+/// Scans a fixture app's build output from the app's directory, with an empty config.
+fn scan_fixture(app: &str, dirs: &[&str]) -> Value {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = no_config(tmp.path());
+    let mut args = vec!["scan", "bundle", "--format", "json", "--config", &config];
+    args.extend_from_slice(dirs);
+    let run = run_in(&fixture(app), &args);
+    assert!(run.code == 0 || run.code == 1, "{}", run.stderr);
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+    serde_json::from_str(&run.stdout).unwrap()
+}
+
+#[test]
+fn vite_build_keys_are_traced_to_the_source() {
+    let report = scan_fixture("vite-fetch", &[]); // default: dist
+    let all = findings(&report);
+    // The .env key Vite inlined into the bundle, traced back through the map.
+    let inlined = all
+        .iter()
+        .find(|f| f["path"] == "dist/assets/index.js" && f["rule_id"] == "openai-project-api-key")
+        .expect("the inlined key");
+    assert_eq!(inlined["original"]["path"], "src/openai.js");
+    assert_eq!(inlined["original"]["line"], 4);
+    // The dead fallback the minifier dropped survives only in the map's sourcesContent.
+    let fallback = all
+        .iter()
+        .find(|f| f["path"] == "dist/assets/index.js.map")
+        .expect("the key in sourcesContent");
+    assert_eq!(fallback["original"]["path"], "src/openai.js");
+    assert_eq!(fallback["original"]["line"], 6);
+    assert_ne!(fallback["secret_hash"], inlined["secret_hash"]);
+
+    // The inline-map build: both keys, the fallback from inside the base64 map.
+    let inline = scan_fixture("vite-fetch", &["dist-inline"]);
+    let secrets: std::collections::HashSet<&str> = findings(&inline)
+        .iter()
+        .filter(|f| f["kind"] == "secret")
+        .map(|f| f["secret_hash"].as_str().unwrap())
+        .collect();
+    assert!(secrets.contains(inlined["secret_hash"].as_str().unwrap()));
+    assert!(secrets.contains(fallback["secret_hash"].as_str().unwrap()));
+}
+
+#[test]
+fn vite_sdk_bundle_holds_the_key() {
+    let report = scan_fixture("vite-sdk", &["dist"]);
+    let key = findings(&report)
+        .iter()
+        .find(|f| f["rule_id"] == "anthropic-api-key")
+        .expect("the Anthropic key in the bundle");
+    assert_eq!(key["path"], "dist/assets/index.js");
+    assert_eq!(key["original"]["path"], "src/main.js");
+}
+
+#[test]
+fn a_third_party_minified_bundle_is_clean() {
+    let report = scan_fixture("third-party", &["."]);
+    assert_eq!(findings(&report).len(), 0, "{report:#}");
+    assert!(report["summary"]["files"].as_u64().unwrap() >= 2);
+}
