@@ -108,7 +108,11 @@ impl Finding {
             title: rule.spec.title.clone(),
             severity: rule.spec.severity,
             confidence,
-            secret_redacted: redact(secret, rule.keyword_prefix_len(secret)),
+            secret_redacted: match rule.spec.kind {
+                Kind::Secret => redact(secret, rule.keyword_prefix_len(secret)),
+                // Not a key: the code that exposes one, shown as it is.
+                Kind::Exposure => excerpt(secret),
+            },
             secret: Secret::new(secret),
             secret_hash,
             fingerprint,
@@ -196,6 +200,20 @@ pub fn redact(secret: &[u8], prefix_len: usize) -> String {
     out
 }
 
+/// How an exposure finding shows its matched text (a variable name, an SDK option, an API URL):
+/// in full up to `EXCERPT_CHARS` characters, then an ellipsis; escaped like all file-derived text.
+pub fn excerpt(text: &[u8]) -> String {
+    const EXCERPT_CHARS: usize = 80;
+    let text = String::from_utf8_lossy(text);
+    let mut chars = text.chars();
+    let head: String = chars.by_ref().take(EXCERPT_CHARS).collect();
+    let mut out = crate::sanitize::escape(&head).into_owned();
+    if chars.next().is_some() {
+        out.push('…');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,6 +226,41 @@ mod tests {
         );
         assert_eq!(redact(b"hunter2", 0), "…");
         assert_eq!(format!("{:?}", Secret::new(b"abc")), "Secret(<3 bytes>)");
+    }
+
+    #[test]
+    fn exposures_show_their_text() {
+        const NAME: &str = "VITE_OPENAI_API_KEY"; // keyguard:allow (the exposure rule's own case)
+        assert_eq!(excerpt(NAME.as_bytes()), NAME);
+        assert_eq!(
+            excerpt(b"'anthropic-dangerous-direct-browser-access':\n 'true'"),
+            "'anthropic-dangerous-direct-browser-access':\\n 'true'"
+        );
+        let long = format!("https://api.openai.com/{}", "v".repeat(100));
+        assert_eq!(excerpt(long.as_bytes()), format!("{}…", &long[..80]));
+        let rules = crate::rules::RuleSet::builtin();
+        let rule = |id: &str| rules.rules().iter().find(|r| r.id() == id).unwrap();
+        let exposure = Finding::new(
+            rule("client-public-env-secret"),
+            Confidence::Medium,
+            NAME.as_bytes(),
+            "a/.env".into(),
+            1,
+            1,
+        );
+        assert_eq!(exposure.kind, Kind::Exposure);
+        assert_eq!(exposure.secret_redacted, NAME);
+        assert_eq!(exposure.secret_hash, secret_hash(NAME.as_bytes()));
+        let key = b"sk-proj-Q8vJt3LmZr0KfXw2YpN7sHcB4uDgXy9Z";
+        let secret = Finding::new(
+            rule("openai-project-api-key"),
+            Confidence::High,
+            key,
+            "a/.env".into(),
+            1,
+            21,
+        );
+        assert_eq!(secret.secret_redacted, "sk-proj-…Xy9Z");
     }
 
     #[test]

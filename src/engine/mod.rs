@@ -12,12 +12,12 @@ pub mod entropy;
 pub mod placeholder;
 pub mod prefilter;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, OnceLock};
 
 use regex::bytes::RegexSet;
 
-use crate::rules::{Checksum, Confidence, Rule, RuleSet};
+use crate::rules::{Checksum, Confidence, Kind, Rule, RuleSet};
 use prefilter::Prefilter;
 
 /// How far a window may grow past its nominal edge to avoid cutting a token in half.
@@ -271,7 +271,9 @@ fn extend_forward(h: &[u8], mut end: usize) -> usize {
 }
 
 /// Where rules overlap on one secret, keeps the most specific: a provider rule beats a generic
-/// one, then higher confidence, then the longer secret, then catalogue order.
+/// one, then higher confidence, then the longer secret, then catalogue order. Kinds never
+/// compete: an exposure (a `VITE_` variable named for a key) and the key assigned to it are both
+/// kept, so matches of different kinds may overlap.
 fn resolve_overlaps(rules: &RuleSet, mut matches: Vec<Match>) -> Vec<Match> {
     if matches.len() < 2 {
         return matches;
@@ -285,11 +287,12 @@ fn resolve_overlaps(rules: &RuleSet, mut matches: Vec<Match>) -> Vec<Match> {
         )
     };
     matches.sort_by_key(|m| std::cmp::Reverse(rank(m)));
-    // Kept spans are disjoint, so the one starting last before `m.end` is the only candidate
-    // for an overlap with `m`.
-    let mut taken: BTreeMap<usize, usize> = BTreeMap::new();
+    // Kept spans of one kind are disjoint, so the one starting last before `m.end` is the only
+    // candidate for an overlap with `m`.
+    let mut taken: HashMap<Kind, BTreeMap<usize, usize>> = HashMap::new();
     let mut kept: Vec<Match> = Vec::with_capacity(matches.len());
     for m in matches {
+        let taken = taken.entry(rules.get(m.rule).spec.kind).or_default();
         let overlaps = taken
             .range(..m.end)
             .next_back()
@@ -301,4 +304,68 @@ fn resolve_overlaps(rules: &RuleSet, mut matches: Vec<Match>) -> Vec<Match> {
     }
     kept.sort_by_key(|m| (m.start, m.end, m.rule));
     kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::{RuleSpec, Severity};
+
+    fn rule(id: &str, kind: Kind, confidence: Confidence, pattern: &str) -> Rule {
+        let spec = RuleSpec {
+            id: id.into(),
+            provider: "test".into(),
+            title: id.into(),
+            severity: Severity::High,
+            confidence,
+            kind,
+            optional: false,
+            keywords: vec!["TEST_".into()],
+            pattern: pattern.into(),
+            min_entropy: None,
+            checksum: None,
+            window: None,
+            reject: Vec::new(),
+            dashboard_url: None,
+            docs_url: None,
+            remediation: None,
+            examples: Vec::new(),
+            negative_examples: Vec::new(),
+        };
+        Rule::new(spec, "test").unwrap()
+    }
+
+    #[test]
+    fn kinds_never_compete_in_overlaps() {
+        let mut set = RuleSet::default();
+        // Two secret rules overlapping each other, and an exposure rule overlapping both.
+        for r in [
+            rule("whole", Kind::Secret, Confidence::Low, r"(TEST_\w+=\w+)"),
+            rule("value", Kind::Secret, Confidence::High, r"TEST_\w+=(\w+)"),
+            rule("name", Kind::Exposure, Confidence::Low, r"(TEST_\w+)="),
+            rule(
+                "line",
+                Kind::Exposure,
+                Confidence::Medium,
+                r"(TEST_\w+=\w+)",
+            ),
+        ] {
+            set.push(r).unwrap();
+        }
+        let scanner = Scanner::new(Arc::new(set)).unwrap();
+        let text = b"x TEST_NAME=Q7vK2mZp y";
+        let found: Vec<(&str, &[u8])> = scanner
+            .scan(text)
+            .iter()
+            .map(|m| (scanner.rules().get(m.rule).id(), &text[m.start..m.end]))
+            .collect();
+        // Within a kind the higher confidence wins; across kinds both stand.
+        assert_eq!(
+            found,
+            vec![
+                ("line", &b"TEST_NAME=Q7vK2mZp"[..]),
+                ("value", &b"Q7vK2mZp"[..]),
+            ]
+        );
+    }
 }

@@ -40,9 +40,11 @@ pub struct Report<'a> {
 }
 
 impl Report<'_> {
+    /// Distinct keys among the findings (exposure findings are code, not keys).
     pub fn distinct_secrets(&self) -> usize {
         self.findings
             .iter()
+            .filter(|f| f.kind == crate::rules::Kind::Secret)
             .map(|f| f.secret_hash.as_str())
             .collect::<HashSet<_>>()
             .len()

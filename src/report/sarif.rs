@@ -31,10 +31,13 @@ fn security_severity(s: Severity) -> &'static str {
 
 fn rule_descriptor(rule: &Rule) -> Value {
     let s = &rule.spec;
-    let mut help = format!(
-        "{} found in the source. A key that reached a repository must be treated as leaked: revoke it and issue a new one.",
-        s.title
-    );
+    let mut help = match s.kind {
+        crate::rules::Kind::Secret => format!(
+            "{} found in the source. A key that reached a repository must be treated as leaked: revoke it and issue a new one.",
+            s.title
+        ),
+        crate::rules::Kind::Exposure => format!("{}.", s.title),
+    };
     if let Some(r) = &s.remediation {
         help = format!("{help}\n\n{r}");
     }
@@ -49,7 +52,7 @@ fn rule_descriptor(rule: &Rule) -> Value {
         "help": {"text": help},
         "defaultConfiguration": {"level": level(s.severity)},
         "properties": {
-            "tags": ["security", "secret", s.provider.as_str()],
+            "tags": ["security", s.kind.to_string(), s.provider.as_str()],
             "security-severity": security_severity(s.severity),
             "precision": match s.confidence {
                 crate::rules::Confidence::High => "very-high",

@@ -5,10 +5,20 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use keyguard::engine::Scanner;
-use keyguard::rules::RuleSet;
+use keyguard::engine::{Match, Scanner};
+use keyguard::rules::{Kind, RuleSet};
 
 use crate::support;
+
+/// The secrets found in `text`: the suite is about secrets, so client-exposure lints (a
+/// `REACT_APP_..._PASSWORD` read by client code is one, and no secret) are left out.
+fn secrets(scanner: &Scanner, text: &str) -> Vec<Match> {
+    scanner
+        .scan(text.as_bytes())
+        .into_iter()
+        .filter(|m| scanner.rules().get(m.rule).spec.kind == Kind::Secret)
+        .collect()
+}
 
 #[test]
 fn noseyparker_examples() {
@@ -44,7 +54,7 @@ fn noseyparker_examples() {
             v["rule"].as_str().unwrap(),
             v["name"].as_str().unwrap()
         );
-        let hits = scanner.scan(text.as_bytes());
+        let hits = secrets(scanner, text);
         match v["expect"].as_str().unwrap() {
             "match" => {
                 pos += 1;
@@ -53,14 +63,14 @@ fn noseyparker_examples() {
                 } else {
                     found += 1;
                 }
-                if !default.scan(text.as_bytes()).is_empty() {
+                if !secrets(&default, text).is_empty() {
                     found_default += 1;
                 }
             }
             _ if positives.contains(text) => ambiguous += 1,
             _ => {
                 neg += 1;
-                if !default.scan(text.as_bytes()).is_empty() {
+                if !secrets(&default, text).is_empty() {
                     flagged_default += 1;
                 }
                 if !hits.is_empty() {

@@ -5,6 +5,7 @@ mod completions;
 mod config;
 mod conformance;
 mod engine_props;
+mod exposure;
 mod git;
 mod hook;
 mod reports;

@@ -7,12 +7,13 @@ use std::sync::Arc;
 
 use keyguard::engine::Scanner;
 use keyguard::finding::secret_hash;
-use keyguard::rules::RuleSet;
+use keyguard::rules::{Kind, RuleSet};
 use serde_json::Value;
 
 use crate::support::{Fakes, run_in, scan_json, write};
 
-/// One fake key per rule, taken from the rule's own examples through the engine.
+/// One fake key per secret rule (exposure rules report code, not keys), taken from the rule's own
+/// examples through the engine.
 struct Planted {
     rule: String,
     provider: String,
@@ -28,6 +29,9 @@ fn planted() -> Vec<Planted> {
     let scanner = Scanner::new(Arc::new(RuleSet::builtin())).unwrap();
     let mut out = Vec::new();
     for (i, rule) in scanner.rules().rules().iter().enumerate() {
+        if rule.spec.kind != Kind::Secret {
+            continue;
+        }
         let ex = &rule.spec.examples[0];
         let m = scanner
             .scan(ex.as_bytes())
