@@ -328,7 +328,7 @@ fn vite_build_keys_are_traced_to_the_source() {
     // The dead fallback the minifier dropped survives only in the map's sourcesContent.
     let fallback = all
         .iter()
-        .find(|f| f["path"] == "dist/assets/index.js.map")
+        .find(|f| f["path"] == "dist/assets/index.js.map" && f["kind"] == "secret")
         .expect("the key in sourcesContent");
     assert_eq!(fallback["original"]["path"], "src/openai.js");
     assert_eq!(fallback["original"]["line"], 6);
