@@ -196,14 +196,22 @@ fn print_summary(report: &Report, printer: &Printer) {
     let n = report.findings.len();
     let files_with: std::collections::HashSet<_> =
         report.findings.iter().map(|f| f.path.as_str()).collect();
+    let exposures = report
+        .findings
+        .iter()
+        .filter(|f| f.kind == crate::rules::Kind::Exposure)
+        .count();
+    let distinct = report.distinct_secrets();
     let mut line = if n == 0 {
         "no secrets found".to_string()
     } else {
+        let mut what = format!("{distinct} distinct secret{}", plural(distinct));
+        if exposures > 0 {
+            what.push_str(&format!(", {exposures} exposure{}", plural(exposures)));
+        }
         format!(
-            "{n} finding{} ({} distinct secret{}) in {} file{}",
+            "{n} finding{} ({what}) in {} file{}",
             plural(n),
-            report.distinct_secrets(),
-            plural(report.distinct_secrets()),
             files_with.len(),
             plural(files_with.len())
         )
@@ -241,10 +249,16 @@ fn print_summary(report: &Report, printer: &Printer) {
         line.push_str(&format!("; {} suppressed", s.suppressed));
     }
     printer.info(&format!("keyguard: {line}"));
-    if n > 0 && !report.show_secrets {
+    if distinct > 0 && !report.show_secrets {
         printer.hint(
             "a key that reached a file is leaked: revoke it and issue a new one \
              (dashboard URLs: `keyguard rules --format json`)",
+        );
+    }
+    if exposures > 0 {
+        printer.hint(
+            "exposures are code that puts a key in the browser: call the provider from a \
+             server route (or `keyguard serve`) and keep the key out of client-side variables",
         );
     }
 }
