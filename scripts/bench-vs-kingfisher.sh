@@ -3,6 +3,8 @@
 #
 #   scripts/bench-vs-kingfisher.sh [DIR] [-n RUNS] [--size-mb MB] [--kingfisher-only] [--require-keyguard]
 #   scripts/bench-vs-kingfisher.sh --git REPO [-n RUNS] [--kingfisher-only] [--require-keyguard]
+#   scripts/bench-vs-kingfisher.sh --bundle [DIR] [-n RUNS] [--kingfisher-only] [--require-keyguard]
+#   scripts/bench-vs-kingfisher.sh --make-npm-tree DIR
 #
 # DIR defaults to /work/bench-tree, which is generated (scripts/gen-bench-tree.py, seed 1) when it
 # does not exist. Any other directory works too (e.g. a checked-out real repository).
@@ -42,6 +44,41 @@
 # (checked with --git-history none: 11 files, 113 MB for rust-lang/cargo, 0.2 s), which its
 # bytes_scanned includes, and its blob count includes members of archives it unpacks.
 #
+# --bundle [DIR]: build-output mode, on a node_modules tree of real minified bundles and source maps.
+# DIR defaults to /work/bench-npm, which is generated with --make-npm-tree (below) when it does not
+# exist. keyguard runs as `keyguard scan bundle DIR --format json -j N` (source-map mapping is always
+# on in `scan bundle`: findings in generated code get `original`, and maps' sourcesContent is
+# scanned); Kingfisher as in directory mode plus `--no-binary --no-extract-archives`, so that both
+# read the same files. Why those two (Kingfisher 2.14, `kingfisher scan --help`):
+#   - `scan bundle` walks everything under DIR: node_modules, hidden files, no .gitignore (it has no
+#     ignore option), symlinks not followed, and it skips binary files (counted in its summary).
+#     Kingfisher's defaults also walk node_modules (it has no default path excludes: --exclude and
+#     --skip-path-prefix are empty) and do not follow symlinks, but it scans binary files too: on
+#     the tree below it read 201 more files (png, wasm, bcmap, ttf ...; 3.4 MB) without
+#     --no-binary, and exactly keyguard's files and bytes with it (43771 files, 513956846 bytes).
+#   - keyguard does not unpack archives; Kingfisher does by default (none in this tree, so it
+#     changes nothing here, but it keeps other trees comparable).
+#   - Kingfisher's --no-ignore is about inline `ignore` comments, not ignore files: left as is.
+#     Its --max-file-size default (256 MB) and keyguard's (64 MiB) are both above the largest file
+#     (19 MB); left as they are.
+# The report says whether both read the same number of files and bytes (keyguard: summary.files/
+# .bytes; Kingfisher: metadata.summary.blobs_scanned/.bytes_scanned) and warns when they differ.
+# Finding counts are not like for like: keyguard's JSON lists every confidence level (the table's
+# line below it splits them), Kingfisher reports medium and above by default. And Kingfisher 2.14
+# reports nothing at all under a path containing node_modules, at any --confidence and with
+# --no-dedup, although it reads and matches those files: on the same tree hard-linked to a path
+# without node_modules it took the same time and reported 1 finding (a Google Maps key in
+# @mui/material's docs) instead of 0. So its 0 here is that filter, not a clean tree.
+#
+# --make-npm-tree DIR: builds the bundle-mode input and exits. DIR (outside the repository, absent
+# or empty) gets a package.json and `npm install --ignore-scripts --no-audit --no-fund
+# --omit=optional --save-exact --before=2026-11-22T18:45:00Z` of the packages in NPM_PACKAGES below
+# (front-end libraries that ship minified bundles and source maps; --omit=optional leaves out
+# native binaries such as @napi-rs/canvas; --before pins the transitive dependencies too; firebase
+# stays at 11: the registry this was built against lacks firebase 12's dependencies). Result
+# (2026-11-22): 305 packages, 43972 files, 493.6 MiB (18091 .js, 1134 .mjs, 64 .cjs, 1848 .map,
+# 152 .css; plus .d.ts and the rest). Needs node and npm, and the npm registry.
+#
 # Environment: BENCH_WORK, KF_VENV (default /work/kf-venv), KF_EXTRA_ARGS, KG_EXTRA_ARGS,
 # CARGO_TARGET_DIR (honoured: keyguard is built there and taken from there),
 # RUSTC_WAIT_MAX (seconds to wait for a compile or other busy work to end, default 1800),
@@ -57,6 +94,15 @@ SIZE_MB=400
 KF_ONLY=0
 REQUIRE_KG=0
 GIT_MODE=0
+BUNDLE_MODE=0
+DEFAULT_NPM_DIR=/work/bench-npm
+MAKE_NPM=""
+# --make-npm-tree: the bundle-mode input. Exact versions; see the header.
+NPM_PACKAGES=(monaco-editor@0.57.0 echarts@6.1.0 three@0.187.0 pdfjs-dist@5.6.205 typescript@5.9.3
+    react@19.3.1 react-dom@19.3.1 @mui/material@9.5.0 @emotion/react@11.14.0 @emotion/styled@11.14.1
+    bootstrap@5.3.9 jquery@4.0.0 d3@7.9.2 rxjs@7.8.2 lodash@4.18.1 firebase@11.10.0 chart.js@4.6.1
+    leaflet@1.9.4 vue@3.5.45 @angular/core@21.2.26 moment@2.31.0 antd@6.6.8)
+NPM_BEFORE=2026-11-22T18:45:00Z
 WORK="${BENCH_WORK:-/work/bench-work}"
 KF_VENV="${KF_VENV:-/work/kf-venv}"
 RUSTC_WAIT_MAX="${RUSTC_WAIT_MAX:-1800}"
@@ -72,12 +118,17 @@ while [[ $# -gt 0 ]]; do
         --require-keyguard) REQUIRE_KG=1; shift ;;
         --git) [[ $# -ge 2 && -z "$DIR" ]] || { echo "--git wants one REPO (and no DIR)" >&2; exit 2; }
                GIT_MODE=1; DIR="$2"; shift 2 ;;
+        --bundle) BUNDLE_MODE=1; shift ;;
+        --make-npm-tree) [[ $# -ge 2 ]] || { echo "--make-npm-tree wants a DIR" >&2; exit 2; }
+               MAKE_NPM="$2"; shift 2 ;;
         -h|--help) usage 0 ;;
         -*) echo "unknown option: $1" >&2; usage 2 ;;
         *) [[ -z "$DIR" ]] || { echo "only one DIR, please" >&2; exit 2; }; DIR="$1"; shift ;;
     esac
 done
 [[ "$GIT_MODE" == 0 || -n "$DIR" ]] || { echo "--git wants a REPO" >&2; exit 2; }
+[[ "$GIT_MODE" == 0 || "$BUNDLE_MODE" == 0 ]] || { echo "--git and --bundle do not go together" >&2; exit 2; }
+[[ "$BUNDLE_MODE" == 1 ]] && DEFAULT_DIR="$DEFAULT_NPM_DIR"
 DIR="${DIR:-$DEFAULT_DIR}"
 [[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || { echo "-n wants a positive number" >&2; exit 2; }
 
@@ -89,6 +140,31 @@ mkdir -p "$WORK"
 log() { printf '\n== %s\n' "$*"; }
 # Prints a command (shell-quoted, so it can be pasted) and runs it.
 run() { printf '+'; printf ' %q' "$@"; printf '\n'; "$@"; }
+
+# make_npm_tree DIR: the bundle-mode input (see --make-npm-tree in the header).
+make_npm_tree() {
+    local d="$1"
+    case "$(realpath -m "$d")/" in
+        "$REPO"/*) echo "$d is inside the repository; pick a directory outside it" >&2; exit 2 ;;
+    esac
+    if [[ -e "$d" && -n "$(ls -A "$d" 2>/dev/null)" ]]; then
+        echo "$d exists and is not empty; remove it first (or pick another directory)" >&2
+        exit 2
+    fi
+    command -v npm >/dev/null || { echo "--make-npm-tree needs npm (and node)" >&2; exit 2; }
+    log "npm tree $d"
+    mkdir -p "$d"
+    printf '{"name": "bench-npm", "version": "1.0.0", "private": true}\n' >"$d/package.json"
+    (cd "$d" && run npm install --ignore-scripts --no-audit --no-fund --omit=optional --save-exact \
+        --before="$NPM_BEFORE" "${NPM_PACKAGES[@]}")
+    find "$d" -type f -printf '%s %f\n' | awk '{n++; s+=$1}
+        $2 ~ /\.js$/ {js++} $2 ~ /\.mjs$/ {mjs++} $2 ~ /\.cjs$/ {cjs++} $2 ~ /\.map$/ {map++} $2 ~ /\.css$/ {css++}
+        END {printf "%d files, %.1f MiB (%d .js, %d .mjs, %d .cjs, %d .map, %d .css)\n", n, s/1048576, js, mjs, cjs, map, css}'
+}
+if [[ -n "$MAKE_NPM" ]]; then
+    make_npm_tree "$MAKE_NPM"
+    exit 0
+fi
 
 # ---------------------------------------------------------------------------- tools
 log "tools"
@@ -111,6 +187,7 @@ KG_TARGET="${CARGO_TARGET_DIR:-target}"
 KG_BIN="$KG_TARGET/release/keyguard"
 KG_SCAN=(scan)
 [[ "$GIT_MODE" == 1 ]] && KG_SCAN=(scan git)
+[[ "$BUNDLE_MODE" == 1 ]] && KG_SCAN=(scan bundle)
 KG_REV=""
 HAVE_KG=0
 if [[ "$KF_ONLY" == 1 ]]; then
@@ -152,7 +229,9 @@ if [[ "$GIT_MODE" == 1 ]]; then
     MANIFEST=""
     echo "$DIR: $NCOMMITS commits, $NBLOBS blobs, $(awk -v b="$NBYTES" 'BEGIN {printf "%.1f", b/1e6}') MB of blobs ($(awk -v b="$DISK_BYTES" 'BEGIN {printf "%.1f", b/1e6}') MB on disk)"
 elif [[ ! -d "$DIR" ]]; then
-    if [[ "$DIR" == "$DEFAULT_DIR" ]]; then
+    if [[ "$BUNDLE_MODE" == 1 && "$DIR" == "$DEFAULT_NPM_DIR" ]]; then
+        make_npm_tree "$DIR"
+    elif [[ "$DIR" == "$DEFAULT_DIR" ]]; then
         run python3 "$REPO/scripts/gen-bench-tree.py" "$DIR" --size-mb "$SIZE_MB" --seed 1
     else
         echo "no such directory: $DIR" >&2
@@ -165,6 +244,12 @@ if [[ "$GIT_MODE" == 0 ]]; then
     MANIFEST="${DIR%/}.planted.json"
     [[ -f "$MANIFEST" ]] || MANIFEST=""
     echo "$DIR: $NFILES files, $(awk -v b="$NBYTES" 'BEGIN {printf "%.1f", b/1048576}') MiB${MANIFEST:+; planted-key manifest $MANIFEST}"
+fi
+INPUT_KINDS=""
+if [[ "$BUNDLE_MODE" == 1 ]]; then
+    INPUT_KINDS="$(find "$DIR" -type f -printf '%f\n' | awk '$1 ~ /\.(js|mjs|cjs)$/ {js++} $1 ~ /\.map$/ {map++} $1 ~ /\.css$/ {css++}
+        END {printf "%d .js/.mjs/.cjs, %d .map, %d .css", js, map, css}')"
+    echo "   of which $INPUT_KINDS"
 fi
 
 # ---------------------------------------------------------------------------- commands
@@ -180,6 +265,8 @@ mkdir -p "$KF_TMPDIR"
 KF_HISTORY=none
 [[ "$GIT_MODE" == 1 ]] && KF_HISTORY=full
 KF_CMD=(env TMPDIR="$KF_TMPDIR" "$KF_BIN" scan "$DIR" --no-validate --git-history "$KF_HISTORY" --format json -j "$THREADS" --no-update-check -q)
+# --bundle: the files keyguard's `scan bundle` reads (no binaries, no archive members); see the header.
+[[ "$BUNDLE_MODE" == 1 ]] && KF_CMD+=(--no-binary --no-extract-archives)
 # shellcheck disable=SC2206
 [[ -n "${KF_EXTRA_ARGS:-}" ]] && KF_CMD+=($KF_EXTRA_ARGS)
 KG_CMD=()
@@ -277,6 +364,7 @@ timed() {
 # ---------------------------------------------------------------------------- runs
 TAG="$(basename "$DIR")"
 [[ "$GIT_MODE" == 1 ]] && TAG="$(basename "$DIR" .git).history"
+[[ "$BUNDLE_MODE" == 1 ]] && TAG="$(basename "$DIR").bundle"
 BUSY_BEFORE="?"
 CONTENDED=0
 : >"$WORK/times.txt"
@@ -382,7 +470,7 @@ for t in tools:
 PY
 else
 HAVE_KG="$HAVE_KG" KG_REV="$KG_REV" CONTENDED="$CONTENDED" DIR="$DIR" NFILES="$NFILES" NBYTES="$NBYTES" MANIFEST="$MANIFEST" WORK="$WORK" \
-TAG="$TAG" RUNS="$RUNS" THREADS="$THREADS" CPU="$CPU" python3 - <<'PY'
+TAG="$TAG" RUNS="$RUNS" THREADS="$THREADS" CPU="$CPU" BUNDLE="$BUNDLE_MODE" INPUT_KINDS="$INPUT_KINDS" python3 - <<'PY'
 import json, os, statistics
 
 env = os.environ
@@ -391,10 +479,11 @@ nbytes = int(env["NBYTES"])
 MiB = 1024 * 1024
 tools = ["keyguard", "kingfisher"] if env["HAVE_KG"] == "1" else ["kingfisher"]
 
-times = {t: [] for t in tools}
+bundle = env.get("BUNDLE") == "1"
+times = {t: [] for t in tools}  # (wall s, peak RSS KiB, user+sys s)
 for line in open(os.path.join(work, "times.txt")):
-    t, s, kb = line.split()[:3]
-    times[t].append((float(s), int(kb)))
+    t, s, kb, usr, sys_ = line.split()[:5]
+    times[t].append((float(s), int(kb), float(usr) + float(sys_)))
 
 
 def rel(p):
@@ -402,23 +491,24 @@ def rel(p):
 
 
 def load(tool):
-    """(findings as [(rule, path, line, col)], bytes the tool says it scanned or None)"""
+    """(findings as [(rule, path, line, col)], bytes and files the tool says it scanned or None, report)"""
     try:
         d = json.load(open(os.path.join(work, f"{tag}.{tool}.json")))
     except Exception as e:  # noqa: BLE001
         print(f"  ({tool}: report unreadable: {e})")
-        return None, None
+        return None, None, None, None
     out = []
     if tool == "kingfisher":
         for f in d.get("findings", []):
             x = f["finding"]
             out.append((f["rule"]["id"], rel(x["path"]), x.get("line"), x.get("column_start")))
-        scanned = d.get("metadata", {}).get("summary", {}).get("bytes_scanned")
+        sm = d.get("metadata", {}).get("summary", {})
+        scanned, files = sm.get("bytes_scanned"), sm.get("blobs_scanned")
     else:
         for f in d.get("findings", []):
             out.append((f.get("rule_id"), rel(f.get("path", "")), f.get("line"), f.get("column")))
-        scanned = d.get("summary", {}).get("bytes")
-    return out, scanned
+        scanned, files = d.get("summary", {}).get("bytes"), d.get("summary", {}).get("files")
+    return out, scanned, files, d
 
 
 planted = []
@@ -446,31 +536,36 @@ def match(findings):
     return hit, extra
 
 
-rows, reports = {}, {}
+rows, reports, raw = {}, {}, {}
 for t in tools:
-    secs = [s for s, _ in times[t]]
-    kbs = [k for _, k in times[t]]
+    secs = [s for s, _, _ in times[t]]
+    kbs = [k for _, k, _ in times[t]]
     med = statistics.median(secs)
-    findings, scanned = load(t)
+    findings, scanned, files, raw[t] = load(t)
     reports[t] = findings
     rows[t] = dict(med=med, lo=min(secs), hi=max(secs), mibs=nbytes / MiB / med, rss=max(kbs) / 1024,
-                   n=None if findings is None else len(findings), scanned=scanned)
+                   cpu=statistics.median(c for _, _, c in times[t]),
+                   n=None if findings is None else len(findings), scanned=scanned, files=files)
 
-print(f"input    {env['DIR']}: {env['NFILES']} files, {nbytes / MiB:.1f} MiB")
+print(f"input    {env['DIR']}: {env['NFILES']} files, {nbytes / MiB:.1f} MiB"
+      + (f" ({env['INPUT_KINDS']})" if env.get("INPUT_KINDS") else ""))
+if bundle:
+    print("mode     --bundle: keyguard scan bundle (source maps on) vs kingfisher --no-binary --no-extract-archives")
 if env.get("KG_REV"):
     print(f"keyguard built from commit {env['KG_REV']}")
 print(f"machine  {os.cpu_count()} cores ({env['CPU']}); both tools -j {env['THREADS']}; "
       f"{env['RUNS']} timed runs each after one warm-up; warm page cache")
 print()
-hdr = f"{'tool':<11} {'median s':>9} {'min-max s':>13} {'MiB/s':>8} {'peak RSS MiB':>13} {'findings':>9} {'MiB scanned*':>13}"
+hdr = (f"{'tool':<11} {'median s':>9} {'min-max s':>13} {'CPU s':>7} {'MiB/s':>8} {'peak RSS MiB':>13} {'findings':>9} "
+       f"{'files*':>7} {'MiB scanned*':>13}")
 if planted:
     hdr += f" {'planted found':>14}"
 print(hdr)
 print("-" * len(hdr))
 for t in tools:
     r = rows[t]
-    line = (f"{t:<11} {r['med']:>9.2f} {r['lo']:>6.2f}-{r['hi']:<6.2f} {r['mibs']:>8.1f} {r['rss']:>13.0f} "
-            f"{'?' if r['n'] is None else r['n']:>9} "
+    line = (f"{t:<11} {r['med']:>9.2f} {r['lo']:>6.2f}-{r['hi']:<6.2f} {r['cpu']:>7.2f} {r['mibs']:>8.1f} {r['rss']:>13.0f} "
+            f"{'?' if r['n'] is None else r['n']:>9} {'?' if r['files'] is None else r['files']:>7} "
             f"{'?' if r['scanned'] is None else format(r['scanned'] / MiB, '.1f'):>13}")
     if planted and reports[t] is not None:
         hit, extra = match(reports[t])
@@ -480,10 +575,45 @@ print()
 if "keyguard" in rows:
     ratio = rows["keyguard"]["mibs"] / rows["kingfisher"]["mibs"]
     print(f"throughput ratio keyguard/kingfisher: {ratio:.2f}x")
-print("MiB/s = the input's total file bytes / median wall time. *MiB scanned: as the tool reports it.")
+    print(f"CPU time ratio keyguard/kingfisher (user+sys medians): {rows['keyguard']['cpu'] / rows['kingfisher']['cpu']:.2f}x")
+    kg, kf = rows["keyguard"], rows["kingfisher"]
+    if None not in (kg["files"], kf["files"], kg["scanned"], kf["scanned"]):
+        if (kg["files"], kg["scanned"]) == (kf["files"], kf["scanned"]):
+            print(f"both read the same {kg['files']} files, {kg['scanned']} bytes")
+        else:
+            print(f"WARNING: the tools read different inputs: keyguard {kg['files']} files, {kg['scanned']} bytes; "
+                  f"kingfisher {kf['files']} files, {kf['scanned']} bytes")
+print("median s, CPU s (user+sys): medians over the timed runs; peak RSS: the largest over them.")
+print("MiB/s = the input's total file bytes / median wall time. *files, MiB scanned: as the tool reports it")
+print("  (keyguard: summary.files/.bytes, binary files not counted; Kingfisher: metadata.summary.blobs_scanned/.bytes_scanned).")
 if env.get("CONTENDED", "0") != "0":
     print(f"WARNING: {env['CONTENDED']} timed run(s) kept although other work used the CPUs during them")
-print("all runs (s): " + "; ".join(f"{t}: " + " ".join(f"{s:.2f}" for s, _ in times[t]) for t in tools))
+print("all runs (s): " + "; ".join(f"{t}: " + " ".join(f"{s:.2f}" for s, _, _ in times[t]) for t in tools))
+
+if bundle:
+    from collections import Counter
+    print()
+    for t in tools:
+        d = raw.get(t)
+        if d is None:
+            continue
+        if t == "keyguard":
+            fs = d.get("findings", [])
+            conf = Counter(f.get("confidence") for f in fs)
+            rules = Counter(f.get("rule_id") for f in fs)
+            mapped = sum(1 for f in fs if f.get("original"))
+            sm = d.get("summary", {})
+            print(f"keyguard: {len(fs)} findings ({sm.get('distinct_secrets', '?')} distinct secrets) in "
+                  f"{len({f.get('path') for f in fs})} files; {mapped} with `original` (source-mapped); by confidence "
+                  + ", ".join(f"{k} {v}" for k, v in sorted(conf.items(), key=lambda kv: str(kv[0]))))
+        else:
+            rules = Counter(f["rule"]["id"] for f in d.get("findings", []))
+            print(f"kingfisher: {sum(rules.values())} findings"
+                  + (" (it reports nothing under node_modules paths; see the header)" if "/node_modules/" in root or
+                     os.path.isdir(os.path.join(root, "node_modules")) else ""))
+        if rules:
+            print("   rules: " + ", ".join(f"{r} {n}" for r, n in rules.most_common(10))
+                  + (f", ... {len(rules) - 10} more" if len(rules) > 10 else ""))
 
 if planted:
     print()

@@ -264,7 +264,12 @@ fn join_lexically(base: &str, rel: &str) -> String {
             p => parts.push(p),
         }
     }
-    let mut out = "../".repeat(ups);
+    let mut out = if base.starts_with('/') {
+        // `..` above the root stays at the root.
+        "/".to_string()
+    } else {
+        "../".repeat(ups)
+    };
     out.push_str(&parts.join("/"));
     out
 }
@@ -379,5 +384,9 @@ mod tests {
             "webpack://app/./src/x.js"
         );
         assert_eq!(parent_of("dist/assets/index.js"), "dist/assets");
+        assert_eq!(
+            join_lexically("/work/app/dist", "../src/a.ts"),
+            "/work/app/src/a.ts"
+        );
     }
 }
