@@ -354,6 +354,14 @@ fn vite_sdk_bundle_holds_the_key() {
         .expect("the Anthropic key in the bundle");
     assert_eq!(key["path"], "dist/assets/index.js");
     assert_eq!(key["original"]["path"], "src/main.js");
+    // The SDK option that lets it run there, minified to `dangerouslyAllowBrowser:!0`.
+    let lint = findings(&report)
+        .iter()
+        .find(|f| f["rule_id"] == "browser-sdk-dangerously-allow-browser")
+        .expect("the exposure lint on the bundle");
+    assert_eq!(lint["kind"], "exposure");
+    assert_eq!(lint["path"], "dist/assets/index.js");
+    assert_eq!(lint["original"]["path"], "src/main.js");
 }
 
 #[test]
