@@ -354,7 +354,7 @@ fn vite_sdk_bundle_holds_the_key() {
         .expect("the Anthropic key in the bundle");
     assert_eq!(key["path"], "dist/assets/index.js");
     assert_eq!(key["original"]["path"], "src/main.js");
-    // The SDK option that lets it run there, minified to `dangerouslyAllowBrowser:!0`.
+    // The SDK option that lets it run there (minified to `!0`).
     let lint = findings(&report)
         .iter()
         .find(|f| f["rule_id"] == "browser-sdk-dangerously-allow-browser")

@@ -78,7 +78,7 @@ fn client_public_variable_gives_the_key_and_the_exposure() {
     assert!(line.contains(&format!("{VITE}OPENAI_API_KEY")), "{line}");
     assert!(!human.stdout.contains(&key));
     assert!(
-        human.stderr.contains("(1 distinct secret)"),
+        human.stderr.contains("(1 distinct secret, 1 exposure)"),
         "{}",
         human.stderr
     );
