@@ -75,7 +75,49 @@ pub fn run(args: &ScanArgs, out: &mut dyn std::io::Write) -> Result<Outcome> {
         let pool = worker_pool(opts.threads)?;
         pool.install(|| tree::scan(&opts, &p.scanner, &stats, &warn))
     };
+    let findings = anchor_to_config(findings, p.config.path.as_deref());
     p.finish("tree", findings, &stats, &args.common, out)
+}
+
+/// `[allow] paths` are relative to the directory of the keyguard.toml that lists them, as
+/// .gitignore patterns are: `keyguard scan src` run beside a keyguard.toml that allows
+/// `/src/generated/` must honour it. Files outside that directory keep their path relative to the
+/// scanned root.
+fn anchor_to_config(mut findings: Vec<Finding>, config: Option<&std::path::Path>) -> Vec<Finding> {
+    let Some(dir) = config
+        .and_then(|c| std::path::absolute(c).ok())
+        .and_then(|c| c.parent().map(std::path::Path::to_path_buf))
+    else {
+        return findings;
+    };
+    for f in &mut findings {
+        // `path` is the file as reached from the current directory (the root as named, then
+        // the path under it); `-` (standard input) has no place on disk.
+        if f.path == "<stdin>" {
+            continue;
+        }
+        if let Ok(abs) = std::path::absolute(&f.path)
+            && let Ok(rel) = normalize(&abs).strip_prefix(&dir)
+        {
+            f.rel_path = rel.to_string_lossy().replace('\\', "/");
+        }
+    }
+    findings
+}
+
+/// Resolves `.` and `..` components as text (`std::path::absolute` keeps them).
+fn normalize(p: &std::path::Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 pub fn threads(common: &CommonArgs) -> usize {

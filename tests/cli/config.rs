@@ -282,3 +282,30 @@ fn inline_allow_applies_to_its_own_line_only() {
     assert_eq!(fs.len(), 1);
     assert_eq!(fs[0]["line"], 2);
 }
+
+#[test]
+fn allow_paths_are_relative_to_the_config_that_lists_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = Fakes::new(77).checksummed("ghp_");
+    write(
+        dir.path(),
+        "keyguard.toml",
+        "[allow]\npaths = [\"/app/generated/\"]\n",
+    );
+    write(
+        dir.path(),
+        "app/generated/client.js",
+        format!("t='{key}'\n"),
+    );
+    write(dir.path(), "app/src/main.js", format!("t='{key}'\n"));
+    // Scanning a subdirectory from beside the config: the anchored pattern still applies.
+    let (run, report) = scan_json(dir.path(), &["app"]);
+    assert_eq!(run.code, 1);
+    let paths: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["app/src/main.js"]);
+}
