@@ -92,8 +92,14 @@ impl Suppressor {
                     .map(str::to_string)
                     .ok_or_else(|| err(format!("finding {i} has no `{name}`")))
             };
-            self.baseline
-                .insert((field("rule_id")?, field("secret_hash")?));
+            // An exposure's "secret" is code (a variable name), the same text in every
+            // project: a baseline hides it only where it was, not everywhere.
+            let identity = if f.get("kind").and_then(|k| k.as_str()) == Some("exposure") {
+                format!("{}@{}", field("secret_hash")?, field("path")?)
+            } else {
+                field("secret_hash")?
+            };
+            self.baseline.insert((field("rule_id")?, identity));
         }
         Ok(())
     }
@@ -109,7 +115,9 @@ impl Suppressor {
         if self.hashes.contains(&f.secret_hash) {
             return Some("[allow] secret_hashes");
         }
+        // An empty rel_path: the file lies outside the directory of the keyguard.toml.
         if let Some(paths) = &self.paths
+            && !f.rel_path.is_empty()
             && paths
                 .matched_path_or_any_parents(&f.rel_path, false)
                 .is_ignore()
@@ -119,10 +127,12 @@ impl Suppressor {
         if self.patterns.iter().any(|p| p.is_match(f.secret.expose())) {
             return Some("[allow] patterns");
         }
-        if self
-            .baseline
-            .contains(&(f.rule_id.clone(), f.secret_hash.clone()))
-        {
+        let identity = if f.kind == crate::rules::Kind::Exposure {
+            format!("{}@{}", f.secret_hash, f.path)
+        } else {
+            f.secret_hash.clone()
+        };
+        if self.baseline.contains(&(f.rule_id.clone(), identity)) {
             return Some("baseline");
         }
         None

@@ -75,18 +75,27 @@ pub fn run(args: &ScanArgs, out: &mut dyn std::io::Write) -> Result<Outcome> {
         let pool = worker_pool(opts.threads)?;
         pool.install(|| tree::scan(&opts, &p.scanner, &stats, &warn))
     };
-    let findings = anchor_to_config(findings, p.config.path.as_deref());
+    let findings = anchor_to_config(
+        findings,
+        p.config.path.as_deref(),
+        args.common.config.is_some(),
+    );
     p.finish("tree", findings, &stats, &args.common, out)
 }
 
 /// `[allow] paths` are relative to the directory of the keyguard.toml that lists them, as
 /// .gitignore patterns are: `keyguard scan src` run beside a keyguard.toml that allows
-/// `/src/generated/` must honour it. Files outside that directory keep their path relative to the
-/// scanned root.
-fn anchor_to_config(mut findings: Vec<Finding>, config: Option<&std::path::Path>) -> Vec<Finding> {
+/// `/src/generated/` must honour it. A file outside that directory is not subject to them (an
+/// empty `rel_path`), unless the config was named with `--config`: then paths outside it are
+/// matched relative to the scanned root, as before.
+pub fn anchor_to_config(
+    mut findings: Vec<Finding>,
+    config: Option<&std::path::Path>,
+    explicit: bool,
+) -> Vec<Finding> {
     let Some(dir) = config
         .and_then(|c| std::path::absolute(c).ok())
-        .and_then(|c| c.parent().map(std::path::Path::to_path_buf))
+        .and_then(|c| c.parent().map(normalize))
     else {
         return findings;
     };
@@ -96,10 +105,13 @@ fn anchor_to_config(mut findings: Vec<Finding>, config: Option<&std::path::Path>
         if f.path == "<stdin>" {
             continue;
         }
-        if let Ok(abs) = std::path::absolute(&f.path)
-            && let Ok(rel) = normalize(&abs).strip_prefix(&dir)
-        {
-            f.rel_path = rel.to_string_lossy().replace('\\', "/");
+        let Ok(abs) = std::path::absolute(&f.path) else {
+            continue;
+        };
+        match normalize(&abs).strip_prefix(&dir) {
+            Ok(rel) => f.rel_path = rel.to_string_lossy().replace('\\', "/"),
+            Err(_) if !explicit => f.rel_path.clear(),
+            Err(_) => {}
         }
     }
     findings

@@ -60,5 +60,10 @@ pub fn run(args: &BundleArgs, out: &mut dyn std::io::Write) -> Result<Outcome> {
     let stats = Stats::default();
     let pool = worker_pool(opts.threads)?;
     let findings = pool.install(|| bundle::scan(&opts, &scan, &stats, &warn));
+    let findings = super::scan::anchor_to_config(
+        findings,
+        p.config.path.as_deref(),
+        args.common.config.is_some(),
+    );
     p.finish("bundle", findings, &stats, &args.common, out)
 }

@@ -144,6 +144,13 @@ impl BundleScan<'_> {
             ));
             return None;
         };
+        if !std::fs::metadata(&canonical).is_ok_and(|m| m.is_file()) {
+            (self.warn)(format!(
+                "{shown}: its source map {} is not a regular file; not read",
+                sanitize::escape(url)
+            ));
+            return None;
+        }
         if !self.roots.iter().any(|r| canonical.starts_with(r)) {
             (self.warn)(format!(
                 "{shown}: its source map {} is outside the scanned directories; not read",
@@ -227,7 +234,10 @@ fn map_positions(map: &sourcemap::SourceMap, findings: &mut [Finding], base: &st
             continue;
         }
         let (line, col) = ((f.line - 1) as u32, (f.column - 1) as u32);
+        // The nearest mapping at or before the position, on the same generated line: one on an
+        // earlier line says nothing about this one.
         if let Some(token) = map.lookup_token(line, col)
+            && token.get_dst_line() == line
             && let Some(source) = token.get_source()
         {
             f.original = Some(OriginalPosition {
@@ -274,11 +284,23 @@ fn join_lexically(base: &str, rel: &str) -> String {
     out
 }
 
-/// Parses a source map, flattening an index map (sections) into a regular one.
+/// Parses a source map, flattening an index map (sections) into a regular one. Error messages
+/// never quote the map's content (a parser error can quote a whole embedded source).
 fn parse_map(bytes: &[u8]) -> Result<sourcemap::SourceMap, String> {
-    match sourcemap::decode_slice(bytes).map_err(|e| e.to_string())? {
+    let scrub = |e: sourcemap::Error| sanitize::scrub_quoted_values(&e.to_string());
+    match sourcemap::decode_slice(bytes).map_err(scrub)? {
         sourcemap::DecodedMap::Regular(m) => Ok(m),
-        sourcemap::DecodedMap::Index(i) => i.flatten().map_err(|e| e.to_string()),
+        sourcemap::DecodedMap::Index(i) => {
+            // The crate adds section offsets unchecked: offsets near u32::MAX would overflow.
+            const MAX_OFFSET: u32 = 1 << 24;
+            if i.sections().any(|s| {
+                let (line, col) = s.get_offset();
+                line > MAX_OFFSET || col > MAX_OFFSET
+            }) {
+                return Err("an index map section offset is out of range".into());
+            }
+            i.flatten().map_err(scrub)
+        }
         sourcemap::DecodedMap::Hermes(h) => Ok((*h).clone()),
     }
 }

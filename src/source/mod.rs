@@ -50,7 +50,6 @@ pub fn scan_bytes(scanner: &Scanner, bytes: &[u8], path: &str, rel_path: &str) -
             .map(|p| markers.locate(p).0)
             .collect()
     };
-    let spans: Vec<(usize, usize)> = matches.iter().map(|m| (m.start, m.end)).collect();
     matches
         .into_iter()
         .map(|m| {
@@ -66,7 +65,16 @@ pub fn scan_bytes(scanner: &Scanner, bytes: &[u8], path: &str, rel_path: &str) -
             );
             f.rel_path = rel_path.to_string();
             f.inline_allowed = allowed_lines.binary_search(&line).is_ok();
-            f.context = Some(context(bytes, &spans, (m.start, m.end), line_start));
+            let (before, mut after) = context(bytes, (m.start, m.end), line_start);
+            // An exposure matches a variable name; what is assigned to it is the
+            // secret itself, however short: never shown.
+            if rule.spec.kind == crate::rules::Kind::Exposure
+                && let Some(i) = after.find(['=', ':'])
+            {
+                after.truncate(i + 1);
+                after.push('…');
+            }
+            f.context = Some((before, after));
             f
         })
         .collect()
@@ -75,46 +83,68 @@ pub fn scan_bytes(scanner: &Scanner, bytes: &[u8], path: &str, rel_path: &str) -
 /// Characters of context either side of a secret.
 const CONTEXT_CHARS: usize = 32;
 
-/// Up to `CONTEXT_CHARS` characters of the secret's line before and after it, escaped, with any
-/// other match in that window replaced by `…` so that one finding's context never shows another
-/// key.
-fn context(
-    bytes: &[u8],
-    spans: &[(usize, usize)],
-    (start, end): (usize, usize),
-    line_start: usize,
-) -> (String, String) {
+/// Up to `CONTEXT_CHARS` characters of the secret's line before and after it, escaped, with
+/// anything that could itself be a secret masked (`mask_tokens`), so that the context of one
+/// finding never shows another key, whether or not a rule reported it.
+fn context(bytes: &[u8], (start, end): (usize, usize), line_start: usize) -> (String, String) {
     let line_end = memchr::memchr(b'\n', &bytes[end..]).map_or(bytes.len(), |i| end + i);
     let back = char_offset_back(&bytes[line_start..start], CONTEXT_CHARS);
     let fwd = char_offset_fwd(&bytes[end..line_end], CONTEXT_CHARS);
-    let show = |from: usize, to: usize| {
-        let mut out = String::new();
-        let mut at = from;
-        for &(s, e) in spans {
-            if e <= from || s >= to || (s, e) == (start, end) {
-                continue;
-            }
-            out.push_str(&String::from_utf8_lossy(&bytes[at..s.max(at)]));
-            out.push('…');
-            at = e.min(to).max(at);
-        }
-        out.push_str(&String::from_utf8_lossy(&bytes[at.min(to)..to]));
-        escape(&out).into_owned()
-    };
-    let before = show(start - back, start);
-    let after = show(end, end + fwd);
+    // Tokens are masked whole, so look at them whole: a window edge must not cut a token into
+    // pieces too short to be masked.
+    let mut from = start - back;
+    while from > line_start && is_token_byte(bytes[from - 1]) {
+        from -= 1;
+    }
+    let mut to = end + fwd;
+    while to < line_end && is_token_byte(bytes[to]) {
+        to += 1;
+    }
+    let before = mask_tokens(&bytes[from..start]);
+    let after = mask_tokens(&bytes[end..to]);
     (
-        if start - back > line_start {
+        if from > line_start {
             format!("…{before}")
         } else {
             before
         },
-        if end + fwd < line_end {
+        if to < line_end {
             format!("{after}…")
         } else {
             after
         },
     )
+}
+
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(b, b'_' | b'-' | b'+' | b'/' | b'=' | b'.' | b'~')
+        || b >= 0x80
+}
+
+/// The text, escaped, with every run of token characters that could be a credential replaced by
+/// `…`: runs of 8 or more with a digit in them, and any run of 20 or more. Words of code
+/// (`function`, `apiKey`, `document`) stay readable; keys, passwords with digits, hashes and
+/// long encoded values do not show.
+fn mask_tokens(text: &[u8]) -> String {
+    let mut out = String::new();
+    let mut i = 0;
+    while i < text.len() {
+        let run = text[i..].iter().take_while(|&&b| is_token_byte(b)).count();
+        if run == 0 {
+            out.push_str(&String::from_utf8_lossy(&text[i..i + 1]));
+            i += 1;
+            continue;
+        }
+        let token = &text[i..i + run];
+        if (run >= 8 && token.iter().any(u8::is_ascii_digit)) || run >= 20 {
+            out.push('…');
+        } else {
+            out.push_str(&String::from_utf8_lossy(token));
+        }
+        i += run;
+    }
+    escape(&out).into_owned()
 }
 
 /// Bytes spanned by the last `n` characters of `b`.

@@ -370,3 +370,72 @@ fn a_third_party_minified_bundle_is_clean() {
     assert_eq!(findings(&report).len(), 0, "{report:#}");
     assert!(report["summary"]["files"].as_u64().unwrap() >= 2);
 }
+
+#[test]
+fn context_never_shows_another_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = openai_key(7);
+    // A password no rule reports sits beside the key; an exposure's assigned value.
+    write(
+        dir.path(),
+        "dist/a.js",
+        format!("const c={{A:\"{k}\",pw:\"Zx81kQm29Lpw0aTr\",B:1}};\n"),
+    );
+    write(dir.path(), "dist/.env", "VITE_ADMIN_PASSWORD=hunter\n");
+    let config = no_config(dir.path());
+    let run = run_in(dir.path(), &["scan", "bundle", "dist", "--config", &config]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stdout.contains("client-public-env-secret"),
+        "{}",
+        run.stdout
+    );
+    for hidden in ["Zx81kQm29Lpw0aTr", "hunter", &k] {
+        assert!(
+            !run.stdout.contains(hidden),
+            "{hidden} shown: {}",
+            run.stdout
+        );
+    }
+}
+
+#[test]
+fn hostile_maps_neither_leak_nor_hang_nor_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = openai_key(8);
+    // sourcesContent as a string: the parser's error would quote it.
+    write(
+        dir.path(),
+        "dist/a.js.map",
+        format!(
+            "{{\"version\":3,\"sources\":[\"a\"],\"sourcesContent\":\"const k='{k}'\",\"mappings\":\"\"}}"
+        ),
+    );
+    // Section offsets near u32::MAX overflow the map crate's arithmetic.
+    write(
+        dir.path(),
+        "dist/b.js.map",
+        r#"{"version":3,"sections":[{"offset":{"line":4294967295,"column":4294967295},"map":{"version":3,"sources":["x"],"names":[],"mappings":"AAAA;AAAA"}}]}"#,
+    );
+    // A map that is a FIFO: reading it would block forever.
+    write(
+        dir.path(),
+        "dist/c.js",
+        format!("x=\"{k}\";\n//# sourceMappingURL=pipe\n"),
+    );
+    let fifo = std::process::Command::new("mkfifo")
+        .arg(dir.path().join("dist/pipe"))
+        .status()
+        .is_ok_and(|s| s.success());
+    let config = no_config(dir.path());
+    let run = run_in(dir.path(), &["scan", "bundle", "dist", "--config", &config]);
+    assert!(run.code == 1, "{}", run.stderr);
+    assert!(
+        !run.stderr.contains(&k) && !run.stdout.contains(&k),
+        "key leaked"
+    );
+    assert!(run.stderr.contains("dist/b.js.map"), "{}", run.stderr);
+    if fifo {
+        assert!(run.stderr.contains("not a regular file"), "{}", run.stderr);
+    }
+}

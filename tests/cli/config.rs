@@ -309,3 +309,19 @@ fn allow_paths_are_relative_to_the_config_that_lists_them() {
         .collect();
     assert_eq!(paths, ["app/src/main.js"]);
 }
+
+#[test]
+fn allow_paths_do_not_reach_outside_their_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = Fakes::new(78).checksummed("ghp_");
+    write(
+        dir.path(),
+        "repo/keyguard.toml",
+        "[allow]\npaths = [\"/vendor/\"]\n",
+    );
+    write(dir.path(), "other/vendor/a.js", format!("t='{key}'\n"));
+    // From the repository, a sibling tree's vendor/ is not the repository's vendor/.
+    let (run, report) = scan_json(&dir.path().join("repo"), &["../other"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(report["findings"].as_array().unwrap().len(), 1);
+}
