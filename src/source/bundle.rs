@@ -48,8 +48,8 @@ impl BundleScan<'_> {
             .map(|e| e.to_string_lossy().to_ascii_lowercase())
             .unwrap_or_default();
         if ext == "map" {
-            return match parse_map(bytes) {
-                Ok(map) => self.scan_sources_content(&map, bytes, shown, rel, None),
+            return match embedded_sources(bytes) {
+                Ok(embedded) => self.scan_map_text(&embedded, bytes, shown, rel),
                 Err(e) => {
                     (self.warn)(format!(
                         "{shown}: not a valid source map ({e}); scanned as text"
@@ -64,19 +64,27 @@ impl BundleScan<'_> {
         }
         match map_reference(bytes) {
             Some(MapRef::Inline { data, offset }) => {
-                let Some(map) = self.inline_map(data, shown) else {
+                let Some(json) = self.inline_map(data, shown) else {
                     return findings;
                 };
-                map_positions(&map, &mut findings, parent_of(shown));
+                if !findings.is_empty() {
+                    match parse_map(&json) {
+                        Ok(map) => map_positions(&map, &mut findings, parent_of(shown)),
+                        Err(e) => {
+                            (self.warn)(format!("{shown}: inline source map is broken ({e})"))
+                        }
+                    }
+                }
                 // The inline map's sources are reported at the comment that carries them.
-                let (line, column, _) = LineIndex::new(bytes).locate(offset);
-                findings.extend(self.scan_sources_content(
-                    &map,
-                    &[],
-                    shown,
-                    rel,
-                    Some((line, column)),
-                ));
+                if let Ok(embedded) = embedded_sources(&json) {
+                    let (line, column, _) = LineIndex::new(bytes).locate(offset);
+                    let mut found = self.scan_embedded(&embedded, shown, rel);
+                    for f in &mut found {
+                        (f.line, f.column) = (line, column);
+                        f.refresh_fingerprint();
+                    }
+                    findings.extend(found);
+                }
             }
             Some(MapRef::Url(url)) => {
                 if !findings.is_empty()
@@ -101,7 +109,8 @@ impl BundleScan<'_> {
         findings
     }
 
-    fn inline_map(&self, data: &[u8], shown: &str) -> Option<sourcemap::SourceMap> {
+    /// Decodes an inline map's base64 (not parsed: that is done only for what is needed).
+    fn inline_map(&self, data: &[u8], shown: &str) -> Option<Vec<u8>> {
         // A file under the size limit can still carry a map that dwarfs its code; decoding and
         // parsing costs several times its size in memory. A quarter of the limit (16 MiB by
         // default) is far more than any real inline map.
@@ -112,19 +121,12 @@ impl BundleScan<'_> {
             ));
             return None;
         }
-        let json = match base64::engine::general_purpose::STANDARD.decode(data.trim_ascii_end()) {
-            Ok(j) => j,
+        match base64::engine::general_purpose::STANDARD.decode(data.trim_ascii_end()) {
+            Ok(j) => Some(j),
             Err(e) => {
                 (self.warn)(format!(
                     "{shown}: inline source map is not valid base64 ({e})"
                 ));
-                return None;
-            }
-        };
-        match parse_map(&json) {
-            Ok(m) => Some(m),
-            Err(e) => {
-                (self.warn)(format!("{shown}: inline source map is broken ({e})"));
                 None
             }
         }
@@ -186,43 +188,126 @@ impl BundleScan<'_> {
         }
     }
 
-    /// Scans each embedded original source, unescaped. Findings are placed in the map file at the
-    /// first occurrence of the secret in its raw text (`raw`), or at `at` (an inline map's
-    /// comment), with `original` naming the source and the line in it.
-    fn scan_sources_content(
-        &self,
-        map: &sourcemap::SourceMap,
-        raw: &[u8],
-        shown: &str,
-        rel: &str,
-        at: Option<(usize, usize)>,
-    ) -> Vec<Finding> {
+    /// Scans each embedded original source, unescaped, giving each finding `original` (the
+    /// source's name and the line in it). Positions in the map are the caller's to set.
+    fn scan_embedded(&self, embedded: &Embedded, shown: &str, rel: &str) -> Vec<Finding> {
         let mut out = Vec::new();
-        for (i, source) in map.sources().enumerate() {
-            let Some(content) = map.get_source_contents(i as u32) else {
-                continue;
-            };
+        for (source, content) in &embedded.sources {
             for mut f in super::scan_bytes(self.scanner, content.as_bytes(), shown, rel) {
                 f.original = Some(OriginalPosition {
                     path: sanitize::escape(&join_lexically(parent_of(shown), source)).into_owned(),
                     line: f.line,
                     column: f.column,
                 });
-                (f.line, f.column) = match at {
-                    Some(pos) => pos,
-                    None => memchr::memmem::find(raw, f.secret.expose())
-                        .map(|o| {
-                            let (l, c, _) = LineIndex::new(raw).locate(o);
-                            (l, c)
-                        })
-                        .unwrap_or((1, 1)),
-                };
                 // The context shown is the original source's, which is what a person reads.
-                f.refresh_fingerprint();
                 out.push(f);
             }
         }
         out
+    }
+
+    /// A `.map` file: its embedded sources, unescaped, and the rest of its JSON (`sourceRoot`,
+    /// `names`, extension fields) as text. Each finding is placed at the first occurrence of its
+    /// secret in the raw file (1:1 when escaping hides it there), all located in one pass.
+    fn scan_map_text(
+        &self,
+        embedded: &Embedded,
+        raw: &[u8],
+        shown: &str,
+        rel: &str,
+    ) -> Vec<Finding> {
+        let mut found = self.scan_embedded(embedded, shown, rel);
+        found.extend(super::scan_bytes(
+            self.scanner,
+            embedded.rest.as_bytes(),
+            shown,
+            rel,
+        ));
+        if found.is_empty() {
+            return found;
+        }
+        let mut secrets: Vec<Vec<u8>> = found.iter().map(|f| f.secret.expose().to_vec()).collect();
+        secrets.sort();
+        secrets.dedup();
+        // First offset of each secret in the raw map, by pattern.
+        let mut first: Vec<Option<usize>> = vec![None; secrets.len()];
+        if let Ok(ac) = aho_corasick::AhoCorasick::new(&secrets) {
+            for m in ac.find_overlapping_iter(raw) {
+                first[m.pattern().as_usize()].get_or_insert(m.start());
+            }
+        }
+        let mut offsets: Vec<usize> = first.iter().flatten().copied().collect();
+        offsets.sort_unstable();
+        offsets.dedup();
+        let mut index = LineIndex::new(raw);
+        let positions: Vec<(usize, usize)> = offsets
+            .iter()
+            .map(|&o| {
+                let (l, c, _) = index.locate(o);
+                (l, c)
+            })
+            .collect();
+        for f in &mut found {
+            (f.line, f.column) = secrets
+                .binary_search_by(|s| s.as_slice().cmp(f.secret.expose()))
+                .ok()
+                .and_then(|p| first[p])
+                .and_then(|o| offsets.binary_search(&o).ok())
+                .map_or((1, 1), |i| positions[i]);
+            f.refresh_fingerprint();
+        }
+        found
+    }
+}
+
+/// What a source map carries besides its mappings: the embedded sources (name, content) and the
+/// rest of its fields as JSON text. Parsed with serde alone: decoding the mappings of every map
+/// would cost memory many times the map's size, and they are needed only to place a finding.
+struct Embedded {
+    sources: Vec<(String, String)>,
+    rest: String,
+}
+
+fn embedded_sources(bytes: &[u8]) -> Result<Embedded, String> {
+    let mut value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| sanitize::scrub_quoted_values(&e.to_string()))?;
+    if !value.is_object() {
+        return Err("not a JSON object".into());
+    }
+    let mut sources = Vec::new();
+    collect_sources(&mut value, &mut sources, 0);
+    Ok(Embedded {
+        sources,
+        rest: value.to_string(),
+    })
+}
+
+/// Takes `sources`/`sourcesContent` out of a map and of its index sections, recursively.
+fn collect_sources(map: &mut serde_json::Value, out: &mut Vec<(String, String)>, depth: usize) {
+    let Some(obj) = map.as_object_mut() else {
+        return;
+    };
+    let names = obj.remove("sources");
+    if let Some(serde_json::Value::Array(contents)) = obj.remove("sourcesContent") {
+        let names = names.as_ref().and_then(|n| n.as_array());
+        for (i, content) in contents.into_iter().enumerate() {
+            if let serde_json::Value::String(text) = content {
+                let name = names
+                    .and_then(|n| n.get(i))
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("<unnamed source>");
+                out.push((name.to_string(), text));
+            }
+        }
+    }
+    if depth < 8
+        && let Some(serde_json::Value::Array(sections)) = obj.get_mut("sections")
+    {
+        for section in sections {
+            if let Some(inner) = section.get_mut("map") {
+                collect_sources(inner, out, depth + 1);
+            }
+        }
     }
 }
 

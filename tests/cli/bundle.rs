@@ -417,6 +417,11 @@ fn hostile_maps_neither_leak_nor_hang_nor_crash() {
         "dist/b.js.map",
         r#"{"version":3,"sections":[{"offset":{"line":4294967295,"column":4294967295},"map":{"version":3,"sources":["x"],"names":[],"mappings":"AAAA;AAAA"}}]}"#,
     );
+    write(
+        dir.path(),
+        "dist/d.js",
+        format!("y=\"{k}\";\n//# sourceMappingURL=b.js.map\n"),
+    );
     // A map that is a FIFO: reading it would block forever.
     write(
         dir.path(),
@@ -434,8 +439,27 @@ fn hostile_maps_neither_leak_nor_hang_nor_crash() {
         !run.stderr.contains(&k) && !run.stdout.contains(&k),
         "key leaked"
     );
-    assert!(run.stderr.contains("dist/b.js.map"), "{}", run.stderr);
+    assert!(run.stderr.contains("out of range"), "{}", run.stderr);
     if fifo {
         assert!(run.stderr.contains("not a regular file"), "{}", run.stderr);
     }
+}
+
+#[test]
+fn keys_in_other_map_fields_are_found_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = openai_key(9);
+    write(
+        dir.path(),
+        "dist/a.js.map",
+        format!(
+            "{{\"version\":3,\"sources\":[\"a.js\"],\"sourcesContent\":[\"x\"],\"mappings\":\"\",\"x_token\":\"{k}\"}}"
+        ),
+    );
+    let (_, report) = scan_bundle(dir.path(), &["dist"]);
+    let f = &findings(&report)[0];
+    assert_eq!(f["secret"], k.as_str());
+    assert_eq!(f["path"], "dist/a.js.map");
+    assert!(f.get("original").is_none());
+    assert_eq!(f["column"], 81); // where the key starts in the raw file
 }
