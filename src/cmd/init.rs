@@ -1,0 +1,202 @@
+//! `keyguard init`: shows the plan `crate::init` computed, asks (or takes `--yes`), applies it.
+//! Questions go through `Prompt`, so the flow is testable without a terminal.
+
+use std::io::IsTerminal;
+use std::path::Path;
+
+use anyhow::{Result, bail};
+
+use super::{Outcome, Printer};
+use crate::cli::{ColorChoice, InitArgs};
+use crate::hook::Installed;
+use crate::init::{self, HookPlan, Plan};
+use crate::sanitize;
+
+/// Asks yes/no questions.
+pub trait Prompt {
+    fn confirm(&mut self, question: &str, default: bool) -> Result<bool>;
+}
+
+/// `--yes`: every answer is yes.
+pub struct AssumeYes;
+
+impl Prompt for AssumeYes {
+    fn confirm(&mut self, _: &str, _: bool) -> Result<bool> {
+        Ok(true)
+    }
+}
+
+/// A person at a terminal, asked on standard error with dialoguer.
+pub struct Terminal;
+
+impl Prompt for Terminal {
+    fn confirm(&mut self, question: &str, default: bool) -> Result<bool> {
+        let answer = dialoguer::Confirm::new()
+            .with_prompt(sanitize::escape(question))
+            .default(default)
+            .interact_opt()?;
+        // Esc or q: no.
+        Ok(answer.unwrap_or(false))
+    }
+}
+
+pub fn run(args: &InitArgs) -> Result<Outcome> {
+    let printer = Printer::new(args.quiet, ColorChoice::Auto);
+    let start = args.dir.as_deref().unwrap_or(Path::new("."));
+    let plan = init::plan(start)?;
+    show_plan(&plan, &printer);
+    if plan.is_empty() {
+        printer.info("nothing to change: this repository is already set up");
+        return Ok(Outcome::Clean);
+    }
+    if args.dry_run {
+        printer.info("dry run: nothing was changed (run without --dry-run to apply)");
+        return Ok(Outcome::Clean);
+    }
+    if args.yes {
+        return apply(&plan, &mut AssumeYes, &printer);
+    }
+    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        bail!(
+            "no terminal to ask for confirmation: nothing was changed; pass --yes to apply the \
+             plan above, or --dry-run to only show it"
+        );
+    }
+    apply(&plan, &mut Terminal, &printer)
+}
+
+fn list(items: &[String]) -> String {
+    items.join(", ")
+}
+
+fn rel(plan: &Plan, p: &Path) -> String {
+    sanitize::path(p.strip_prefix(&plan.root).unwrap_or(p))
+}
+
+/// The plan, on standard error.
+pub fn show_plan(plan: &Plan, printer: &Printer) {
+    printer.info(&format!("keyguard init: {}", sanitize::path(&plan.root)));
+    if let Some(g) = &plan.gitignore {
+        printer.info(&format!(
+            "  {} .gitignore: {} under `{}`: {}",
+            if g.created { "create" } else { "append to" },
+            plural(plan.gitignore_added.len(), "pattern"),
+            init::GITIGNORE_HEADER,
+            list(&plan.gitignore_added)
+        ));
+    }
+    if let Some(e) = &plan.env_example {
+        printer.info(&format!(
+            "  {} {} from .env, names only, every value empty: {}",
+            if e.created { "create" } else { "add to" },
+            rel(plan, &e.path),
+            list(&plan.env_example_names)
+        ));
+    }
+    if let Some(c) = &plan.config {
+        printer.info(&format!(
+            "  create {}: a starter configuration, all commented out",
+            rel(plan, &c.path)
+        ));
+    }
+    match &plan.hook {
+        HookPlan::Install(h) => printer.info(&format!(
+            "  install the pre-commit hook ({}): it runs `keyguard scan staged` and blocks a \
+             commit that adds a secret",
+            sanitize::path(&h.hook())
+        )),
+        HookPlan::Installed(_) => {}
+        HookPlan::Unavailable(why) => {
+            printer.warn(&format!("the pre-commit hook cannot be installed: {why}"))
+        }
+    }
+    if !plan.tracked_env.is_empty() {
+        printer.warn(&format!(
+            "{} tracked by git: {}",
+            if plan.tracked_env.len() == 1 {
+                "this env file is"
+            } else {
+                "these env files are"
+            },
+            list(&plan.tracked_env)
+        ));
+        printer.info(
+            "  Every key in them is in the repository's history, and anyone with a clone has it: \
+             treat those keys as leaked, even once the files are no longer tracked.",
+        );
+        printer.info(&format!(
+            "  stop tracking {} (`git rm --cached`: the files stay on disk; commit the removal)",
+            list(&plan.tracked_env)
+        ));
+        printer.hint(
+            "run `keyguard scan git` to list every key in the history, and `keyguard rotate \
+             PROVIDER` to replace each one",
+        );
+    }
+    if !plan.exposures.is_empty() {
+        for e in &plan.exposures {
+            printer.warn(&format!(
+                "{}:{}: {}: {}",
+                e.file, e.line, e.name, plan.exposure_title
+            ));
+        }
+        printer.info(&format!("  {}", plan.exposure_remediation));
+    }
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// Applies the plan, asking through `prompt`: the file changes, untracking, the hook.
+pub fn apply(plan: &Plan, prompt: &mut dyn Prompt, printer: &Printer) -> Result<Outcome> {
+    if plan.has_file_changes() && prompt.confirm("Write the files listed above?", true)? {
+        for change in [&plan.gitignore, &plan.env_example, &plan.config]
+            .into_iter()
+            .flatten()
+        {
+            init::write_file(change)?;
+            printer.info(&format!(
+                "{} {}",
+                if change.created { "created" } else { "updated" },
+                rel(plan, &change.path)
+            ));
+        }
+    }
+    if !plan.tracked_env.is_empty()
+        && prompt.confirm(
+            &format!(
+                "Stop tracking {} (git rm --cached; the files stay on disk)?",
+                list(&plan.tracked_env)
+            ),
+            true,
+        )?
+    {
+        init::untrack(&plan.git_dir, &plan.tracked_env)?;
+        printer.info(&format!(
+            "no longer tracked: {} (commit this removal; the files are still on disk)",
+            list(&plan.tracked_env)
+        ));
+    }
+    if let Some(hooks) = plan.hook_to_install()
+        && prompt.confirm("Install the pre-commit hook?", true)?
+    {
+        let exe = std::env::current_exe().ok();
+        let outcome = crate::hook::install(hooks, exe.as_deref())?;
+        printer.info(&format!(
+            "installed the pre-commit hook: {}",
+            sanitize::path(&hooks.hook())
+        ));
+        if let Installed::Chained { .. } = outcome {
+            printer.info(&format!(
+                "the existing hook is kept and runs first: {}",
+                sanitize::path(&hooks.chained())
+            ));
+        }
+    }
+    Ok(Outcome::Clean)
+}
