@@ -13,6 +13,7 @@ Examples:
   keyguard scan --format sarif -o keyguard.sarif
                                      write a SARIF report for GitHub code scanning
   keyguard scan git                  scan every commit of the repository here
+  keyguard init                      set the repository here up to keep keys out of git
   keyguard hook install              block commits that add secrets
   keyguard rules                     list what keyguard looks for
   keyguard completions bash > /etc/bash_completion.d/keyguard";
