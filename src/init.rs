@@ -128,7 +128,6 @@ pub enum HookPlan {
 pub struct Plan {
     /// The working tree's root.
     pub root: PathBuf,
-    pub git_dir: PathBuf,
     pub gitignore: Option<FileChange>,
     /// The patterns `gitignore` appends.
     pub gitignore_added: Vec<String>,
@@ -243,7 +242,6 @@ pub fn plan(start: &Path) -> Result<Plan, InitError> {
     };
 
     Ok(Plan {
-        git_dir: repo.path().to_path_buf(),
         root,
         gitignore,
         gitignore_added,
@@ -613,13 +611,14 @@ fn default_permissions() -> std::fs::Permissions {
     std::fs::metadata(".").map(|m| m.permissions()).unwrap()
 }
 
-/// `git rm --cached`: removes `paths` from the index and writes it. The working files stay.
-pub fn untrack(git_dir: &Path, paths: &[String]) -> Result<(), InitError> {
+/// `git rm --cached`: removes `paths` from the index of the working tree at `root` (a linked
+/// worktree has its own) and writes it. The working files stay.
+pub fn untrack(root: &Path, paths: &[String]) -> Result<(), InitError> {
     let err = |e: git2::Error| InitError::Index {
-        path: shown(git_dir),
+        path: shown(root),
         message: e.message().to_string(),
     };
-    let repo = git2::Repository::open(git_dir).map_err(err)?;
+    let repo = git2::Repository::open(root).map_err(err)?;
     let mut index = repo.index().map_err(err)?;
     for p in paths {
         index.remove_path(Path::new(p)).map_err(err)?;

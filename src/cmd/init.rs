@@ -154,7 +154,9 @@ fn plural(n: usize, word: &str) -> String {
 
 /// Applies the plan, asking through `prompt`: the file changes, untracking, the hook.
 pub fn apply(plan: &Plan, prompt: &mut dyn Prompt, printer: &Printer) -> Result<Outcome> {
-    if plan.has_file_changes() && prompt.confirm("Write the files listed above?", true)? {
+    let write_files =
+        plan.has_file_changes() && prompt.confirm("Write the files listed above?", true)?;
+    if write_files {
         for change in [&plan.gitignore, &plan.env_example, &plan.config]
             .into_iter()
             .flatten()
@@ -176,11 +178,17 @@ pub fn apply(plan: &Plan, prompt: &mut dyn Prompt, printer: &Printer) -> Result<
             true,
         )?
     {
-        init::untrack(&plan.git_dir, &plan.tracked_env)?;
+        init::untrack(&plan.root, &plan.tracked_env)?;
         printer.info(&format!(
             "no longer tracked: {} (commit this removal; the files are still on disk)",
             list(&plan.tracked_env)
         ));
+        if plan.gitignore.is_some() && !write_files {
+            printer.warn(
+                ".gitignore was left as it was, so it may not ignore them: `git add` can track \
+                 them again (run `keyguard init` again to add the patterns)",
+            );
+        }
     }
     if let Some(hooks) = plan.hook_to_install()
         && prompt.confirm("Install the pre-commit hook?", true)?
@@ -199,4 +207,67 @@ pub fn apply(plan: &Plan, prompt: &mut dyn Prompt, printer: &Printer) -> Result<
         }
     }
     Ok(Outcome::Clean)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Answers in order and records the questions.
+    struct Scripted {
+        answers: Vec<bool>,
+        asked: Vec<String>,
+    }
+
+    impl Prompt for Scripted {
+        fn confirm(&mut self, question: &str, _: bool) -> Result<bool> {
+            self.asked.push(question.to_string());
+            Ok(self.answers.remove(0))
+        }
+    }
+
+    #[test]
+    fn each_answer_governs_its_own_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = git2::Repository::init(dir.path()).unwrap();
+        std::fs::write(dir.path().join(".env"), "A=1\n").unwrap();
+        let mut index = repo.index().unwrap();
+        index.add_path(Path::new(".env")).unwrap();
+        index.write().unwrap();
+
+        let plan = init::plan(dir.path()).unwrap();
+        assert_eq!(plan.tracked_env, [".env"]);
+        let printer = Printer {
+            quiet: true,
+            color: false,
+        };
+        // No to the files, yes to untracking, no to the hook.
+        let mut prompt = Scripted {
+            answers: vec![false, true, false],
+            asked: Vec::new(),
+        };
+        apply(&plan, &mut prompt, &printer).unwrap();
+        assert_eq!(prompt.asked.len(), 3, "{:?}", prompt.asked);
+        assert!(prompt.asked[1].contains(".env"));
+        assert!(!dir.path().join(".gitignore").exists());
+        assert!(!dir.path().join(".env.example").exists());
+        assert!(!dir.path().join("keyguard.toml").exists());
+        assert_eq!(std::fs::read(dir.path().join(".env")).unwrap(), b"A=1\n");
+        let index = git2::Repository::open(dir.path()).unwrap().index().unwrap();
+        assert!(index.get_path(Path::new(".env"), 0).is_none());
+        assert!(!dir.path().join(".git/hooks/pre-commit").exists());
+
+        // Asked again: the files and the hook, nothing about tracking.
+        let plan = init::plan(dir.path()).unwrap();
+        assert!(plan.tracked_env.is_empty());
+        let mut prompt = Scripted {
+            answers: vec![true, true],
+            asked: Vec::new(),
+        };
+        apply(&plan, &mut prompt, &printer).unwrap();
+        assert_eq!(prompt.asked.len(), 2, "{:?}", prompt.asked);
+        assert!(dir.path().join(".gitignore").exists());
+        assert!(dir.path().join(".git/hooks/pre-commit").exists());
+        assert!(init::plan(dir.path()).unwrap().is_empty());
+    }
 }

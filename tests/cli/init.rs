@@ -388,3 +388,37 @@ fn prompts_through_a_pseudo_terminal() {
     p.exp_eof().unwrap();
     assert!(hook_installed(&repo));
 }
+
+/// In a linked worktree, the worktree's own index loses the env file; the main one keeps it.
+#[test]
+fn linked_worktree_untracks_in_its_own_index() {
+    let Some(repo) = repo() else { return };
+    repo.write(".env", "A=1\n");
+    repo.commit_all("env");
+    let wt = tempfile::tempdir().unwrap();
+    let wt_path = wt.path().join("wt");
+    repo.git(&[
+        "worktree",
+        "add",
+        "-q",
+        "-b",
+        "side",
+        wt_path.to_str().unwrap(),
+    ]);
+    let run = run_in(&wt_path, &["init", "--yes"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(wt_path.join(".gitignore").exists());
+    assert!(!repo.path().join(".gitignore").exists());
+    assert_eq!(std::fs::read(wt_path.join(".env")).unwrap(), b"A=1\n");
+    let ls = std::process::Command::new("git")
+        .args(["ls-files"])
+        .current_dir(&wt_path)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&ls.stdout), "");
+    assert_eq!(repo.git(&["ls-files"]), ".env");
+    // Linked worktrees share the main repository's hooks.
+    assert!(hook_installed(&repo));
+}
