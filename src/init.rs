@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use crate::engine::Scanner;
 use crate::hook::{self, HooksDir};
-use crate::rules::RuleSet;
+use crate::rules::{Kind, RuleSet};
 
 /// The comment heading the block `init` appends to `.gitignore`.
 pub const GITIGNORE_HEADER: &str = "# keyguard: keep secrets out of git";
@@ -137,6 +137,9 @@ pub struct Plan {
     /// The names `env_example` adds.
     pub env_example_names: Vec<String>,
     pub exposures: Vec<Exposure>,
+    /// Keys found in example env files (`.env.example`, ...), which are meant to be committed:
+    /// `name` is the title of the rule that found each.
+    pub example_secrets: Vec<Exposure>,
     /// The rule's explanation, shown with the exposures.
     pub exposure_title: String,
     pub exposure_remediation: String,
@@ -225,6 +228,8 @@ pub fn plan(start: &Path) -> Result<Plan, InitError> {
         }
     }
 
+    let example_secrets = example_secrets(&root)?;
+
     let config_path = root.join("keyguard.toml");
     let config = (!exists(&config_path)).then(|| FileChange {
         path: config_path,
@@ -249,6 +254,7 @@ pub fn plan(start: &Path) -> Result<Plan, InitError> {
         env_example,
         env_example_names,
         exposures,
+        example_secrets,
         exposure_title,
         exposure_remediation,
         config,
@@ -266,6 +272,37 @@ fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, InitError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(io_error("read", path)(e)),
     }
+}
+
+/// Example files hold names and placeholders; a key in one is a key about to be committed.
+const EXAMPLE_FILES: &[&str] = &[".env.example", ".env.sample", ".env.template"];
+
+/// Keys the built-in secret rules find in the example env files of the root.
+fn example_secrets(root: &Path) -> Result<Vec<Exposure>, InitError> {
+    let mut found = Vec::new();
+    let mut scanner = None;
+    for name in EXAMPLE_FILES {
+        let Some(bytes) = read_optional(&root.join(name))? else {
+            continue;
+        };
+        let scanner = scanner.get_or_insert_with(|| {
+            let mut set = RuleSet::builtin();
+            set.select_optional(false, &[]);
+            Scanner::new(Arc::new(set)).expect("the built-in rules are valid")
+        });
+        for m in scanner.scan(&bytes) {
+            let rule = scanner.rules().get(m.rule);
+            if rule.spec.kind != Kind::Secret {
+                continue;
+            }
+            found.push(Exposure {
+                file: name.to_string(),
+                line: 1 + bytes[..m.start].iter().filter(|&&b| b == b'\n').count(),
+                name: rule.spec.title.clone(),
+            });
+        }
+    }
+    Ok(found)
 }
 
 /// The built-in client-public rule alone.

@@ -133,6 +133,14 @@ pub fn show_plan(plan: &Plan, printer: &Printer) {
              PROVIDER` to replace each one",
         );
     }
+    for e in &plan.example_secrets {
+        printer.warn(&format!(
+            "{}:{}: {} in an example file, which is meant to be committed: replace it with an \
+             empty value or a placeholder, and if it is a real key that was ever committed, treat \
+             it as leaked",
+            e.file, e.line, e.name
+        ));
+    }
     if !plan.exposures.is_empty() {
         for e in &plan.exposures {
             printer.warn(&format!(

@@ -422,3 +422,21 @@ fn linked_worktree_untracks_in_its_own_index() {
     // Linked worktrees share the main repository's hooks.
     assert!(hook_installed(&repo));
 }
+
+/// A key in `.env.example` (meant to be committed) is called out; init never rewrites the file's
+/// own lines, and the key never shows.
+#[test]
+fn key_in_an_example_file_is_called_out() {
+    let Some(repo) = repo() else { return };
+    let key = Fakes::new(7).checksummed("ghp_");
+    repo.write(".env.example", format!("GITHUB_TOKEN={key}\n"));
+    let run = run_in(repo.path(), &["init", "--dry-run"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(".env.example:1: ") && run.stderr.contains("in an example file"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains(&key));
+    assert_eq!(text(&repo, ".env.example"), format!("GITHUB_TOKEN={key}\n"));
+}
