@@ -277,6 +277,13 @@ fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, InitError> {
 /// Example files hold names and placeholders; a key in one is a key about to be committed.
 const EXAMPLE_FILES: &[&str] = &[".env.example", ".env.sample", ".env.template"];
 
+/// The built-in catalogue without its optional rules.
+fn secret_scanner() -> Scanner {
+    let mut set = RuleSet::builtin();
+    set.select_optional(false, &[]);
+    Scanner::new(Arc::new(set)).expect("the built-in rules are valid")
+}
+
 /// Keys the built-in secret rules find in the example env files of the root.
 fn example_secrets(root: &Path) -> Result<Vec<Exposure>, InitError> {
     let mut found = Vec::new();
@@ -285,11 +292,7 @@ fn example_secrets(root: &Path) -> Result<Vec<Exposure>, InitError> {
         let Some(bytes) = read_optional(&root.join(name))? else {
             continue;
         };
-        let scanner = scanner.get_or_insert_with(|| {
-            let mut set = RuleSet::builtin();
-            set.select_optional(false, &[]);
-            Scanner::new(Arc::new(set)).expect("the built-in rules are valid")
-        });
+        let scanner = scanner.get_or_insert_with(secret_scanner);
         for m in scanner.scan(&bytes) {
             let rule = scanner.rules().get(m.rule);
             if rule.spec.kind != Kind::Secret {
@@ -511,14 +514,25 @@ fn env_lines(text: &[u8]) -> Vec<EnvLine<'_>> {
     out
 }
 
-/// `.env.example` made from `.env`: comments and blank lines kept, every value emptied.
-pub fn env_example_from(env: &[u8]) -> (Vec<u8>, Vec<String>) {
+/// `.env.example` made from `.env`: comments and blank lines kept, every value emptied. A
+/// commented-out assignment (`# OLD_KEY=...`) keeps its name only, and a comment for which
+/// `secret_in` is true (the secret rules find a key in it) is dropped.
+pub fn env_example_from(env: &[u8], secret_in: &dyn Fn(&[u8]) -> bool) -> (Vec<u8>, Vec<String>) {
     let eol = line_ending(env).as_bytes();
     let mut out = Vec::new();
     let mut names = Vec::new();
     for l in env_lines(env) {
         match l {
-            EnvLine::Keep(line) => out.extend_from_slice(line),
+            EnvLine::Keep(line) => {
+                let line = match commented_assignment(line) {
+                    Some(end) => &line[..end],
+                    None => line,
+                };
+                if secret_in(line) {
+                    continue;
+                }
+                out.extend_from_slice(line);
+            }
             EnvLine::Var { export, name } => {
                 if export {
                     out.extend_from_slice(b"export ");
@@ -532,6 +546,34 @@ pub fn env_example_from(env: &[u8]) -> (Vec<u8>, Vec<String>) {
         out.extend_from_slice(eol);
     }
     (out, names)
+}
+
+/// In `# NAME=value` (or `#export NAME = value`), the length up to and including the `=`.
+fn commented_assignment(line: &[u8]) -> Option<usize> {
+    let start = line.iter().position(|&b| b == b'#')? + 1;
+    let mut i = start;
+    let skip_space = |i: &mut usize| {
+        while line.get(*i).is_some_and(|b| b.is_ascii_whitespace()) {
+            *i += 1;
+        }
+    };
+    skip_space(&mut i);
+    if line[i..].starts_with(b"export ") {
+        i += 7;
+        skip_space(&mut i);
+    }
+    let name_start = i;
+    while line
+        .get(i)
+        .is_some_and(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
+    {
+        i += 1;
+    }
+    if i == name_start || !(line[name_start].is_ascii_alphabetic() || line[name_start] == b'_') {
+        return None;
+    }
+    skip_space(&mut i);
+    (line.get(i) == Some(&b'=')).then_some(i + 1)
 }
 
 /// `.env.example` extended with the names `.env` has and it lacks, as `NAME=` lines appended
@@ -588,7 +630,14 @@ fn plan_env_example(root: &Path) -> Result<(Option<FileChange>, Vec<String>), In
     let path = root.join(".env.example");
     Ok(match read_optional(&path)? {
         None => {
-            let (bytes, names) = env_example_from(&env);
+            let scanner = secret_scanner();
+            let secret_in = |line: &[u8]| {
+                scanner
+                    .scan(line)
+                    .iter()
+                    .any(|m| scanner.rules().get(m.rule).spec.kind == Kind::Secret)
+            };
+            let (bytes, names) = env_example_from(&env, &secret_in);
             (
                 Some(FileChange {
                     path,
@@ -690,14 +739,42 @@ mod tests {
     #[test]
     fn env_example_keeps_names_never_values() {
         let env = b"# API keys\nOPENAI_API_KEY=sk-secret\n\nexport DB_URL = \"postgres://u:p@h/db\"\nPEM=\"-----BEGIN\nabc\n-----END\"\nAFTER='x'\n";
-        let (out, names) = env_example_from(env);
+        let (out, names) = env_example_from(env, &|_| false);
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "# API keys\nOPENAI_API_KEY=\n\nexport DB_URL=\nPEM=\nAFTER=\n"
         );
         assert_eq!(names, ["OPENAI_API_KEY", "DB_URL", "PEM", "AFTER"]);
-        let (crlf, _) = env_example_from(b"A=1\r\nB=2\r\n");
+        let (crlf, _) = env_example_from(b"A=1\r\nB=2\r\n", &|_| false);
         assert_eq!(crlf, b"A=\r\nB=\r\n");
+    }
+
+    #[test]
+    fn env_example_comments_lose_values_and_keys() {
+        let env =
+            b"# OLD_KEY=abc123\n#export B = x\n# see https://x.dev/?a=b\n# KEY IN PROSE\nC=1\n";
+        let (out, _) = env_example_from(env, &|l: &[u8]| l.windows(5).any(|w| w == b"PROSE"));
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "# OLD_KEY=\n#export B =\n# see https://x.dev/?a=b\nC=\n"
+        );
+    }
+
+    proptest::proptest! {
+        /// Whatever `.env` holds, every line of the example is a kept comment or blank line
+        /// of the input, or ends in `=`.
+        #[test]
+        fn env_example_never_holds_a_value(env in "(([ #A-Za-z_]{0,6}(export )?[A-Z_]{1,5} ?= ?[\"'`]?[ -~]{0,12}|#[ -~]{0,12}|)\r?\n){0,8}") {
+            let (out, _) = env_example_from(env.as_bytes(), &|_| false);
+            let input: Vec<&[u8]> = lines(env.as_bytes()).collect();
+            for line in lines(&out) {
+                let t = line.trim_ascii();
+                proptest::prop_assert!(
+                    t.is_empty() || t.ends_with(b"=") || (t.starts_with(b"#") && input.contains(&line)),
+                    "{:?} from {:?}", String::from_utf8_lossy(line), env
+                );
+            }
+        }
     }
 
     #[test]

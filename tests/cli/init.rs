@@ -440,3 +440,23 @@ fn key_in_an_example_file_is_called_out() {
     assert!(!run.stderr.contains(&key));
     assert_eq!(text(&repo, ".env.example"), format!("GITHUB_TOKEN={key}\n"));
 }
+
+/// Comments go to `.env.example`, but not the keys in them: a commented-out assignment keeps its
+/// name, and a comment holding a key is dropped.
+#[test]
+fn keys_in_env_comments_stay_out_of_the_example() {
+    let Some(repo) = repo() else { return };
+    let mut fakes = Fakes::new(11);
+    let old = fakes.checksummed("ghp_");
+    let older = fakes.checksummed("ghp_");
+    repo.write(
+        ".env",
+        format!("# GitHub\n# GITHUB_TOKEN={old}\n# the one before: {older}\nGITHUB_TOKEN=x\n"),
+    );
+    let run = run_in(repo.path(), &["init", "--yes"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        text(&repo, ".env.example"),
+        "# GitHub\n# GITHUB_TOKEN=\nGITHUB_TOKEN=\n"
+    );
+}
