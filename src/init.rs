@@ -674,11 +674,14 @@ pub fn write_file(change: &FileChange) -> Result<(), InitError> {
         .tempfile_in(dir)
         .map_err(io_error("write a file in", dir))?;
     let perms = match std::fs::metadata(&path) {
-        Ok(m) => m.permissions(),
+        Ok(m) => Some(m.permissions()),
         Err(_) => default_permissions(),
     };
     tmp.write_all(&change.bytes)
-        .and_then(|_| tmp.as_file().set_permissions(perms))
+        .and_then(|_| match perms {
+            Some(p) => tmp.as_file().set_permissions(p),
+            None => Ok(()),
+        })
         .and_then(|_| tmp.as_file().sync_all())
         .map_err(io_error("write", &path))?;
     tmp.persist(&path)
@@ -686,15 +689,16 @@ pub fn write_file(change: &FileChange) -> Result<(), InitError> {
     Ok(())
 }
 
+/// A new file is readable by all, like one an editor makes (the temporary file is 0600).
 #[cfg(unix)]
-fn default_permissions() -> std::fs::Permissions {
+fn default_permissions() -> Option<std::fs::Permissions> {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::Permissions::from_mode(0o644)
+    Some(std::fs::Permissions::from_mode(0o644))
 }
 
 #[cfg(not(unix))]
-fn default_permissions() -> std::fs::Permissions {
-    std::fs::metadata(".").map(|m| m.permissions()).unwrap()
+fn default_permissions() -> Option<std::fs::Permissions> {
+    None
 }
 
 /// `git rm --cached`: removes `paths` from the index of the working tree at `root` (a linked

@@ -44,7 +44,12 @@ pub fn run(args: &InitArgs) -> Result<Outcome> {
     let printer = Printer::new(args.quiet, ColorChoice::Auto);
     let start = args.dir.as_deref().unwrap_or(Path::new("."));
     let plan = init::plan(start)?;
-    show_plan(&plan, &printer);
+    // A question about "the files listed above" needs the list, -q or not.
+    let asking = !args.yes && !args.dry_run;
+    show_plan(
+        &plan,
+        &Printer::new(args.quiet && !asking, ColorChoice::Auto),
+    );
     if plan.is_empty() {
         printer.info("nothing to change: this repository is already set up");
         return Ok(Outcome::Clean);

@@ -3,6 +3,7 @@
 //! outside a working tree, and the prompts through a pseudo-terminal.
 #![cfg(unix)]
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use crate::support::git::{Repo, git_available};
@@ -49,6 +50,10 @@ fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
     }
     out.sort();
     out
+}
+
+fn mode(p: &Path) -> u32 {
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o7777
 }
 
 fn hook_installed(repo: &Repo) -> bool {
@@ -102,6 +107,9 @@ fn fresh_repository_with_yes_then_a_second_run_changes_nothing() {
     assert!(!example.contains(&key));
     assert_eq!(read(&repo, ".env").unwrap(), env.as_bytes());
 
+    for new_file in [".gitignore", ".env.example", "keyguard.toml"] {
+        assert_eq!(mode(&repo.path().join(new_file)), 0o644, "{new_file}");
+    }
     let config = text(&repo, "keyguard.toml");
     assert!(config.contains("[scan]") && config.contains("[allow]"));
     assert!(hook_installed(&repo));
@@ -179,7 +187,11 @@ fn crlf_gitignore_keeps_its_lines_and_line_endings() {
     let Some(repo) = repo() else { return };
     let original = b"# mine\r\nnode_modules/\r\n.env\r\n*.log".to_vec();
     repo.write(".gitignore", &original);
+    let gitignore = repo.path().join(".gitignore");
+    std::fs::set_permissions(&gitignore, std::fs::Permissions::from_mode(0o640)).unwrap();
     let run = run_in(repo.path(), &["init", "--yes"]);
+    // Replaced atomically, with its mode kept.
+    assert_eq!(mode(&gitignore), 0o640);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let after = read(&repo, ".gitignore").unwrap();
     assert!(after.starts_with(&original));
