@@ -209,7 +209,7 @@ pub fn plan(start: &Path) -> Result<Plan, InitError> {
     let exposure_remediation = rule.spec.remediation.clone().unwrap_or_default();
     let scanner = Scanner::new(rules.clone()).expect("the built-in rule is valid");
     let mut exposures = Vec::new();
-    let mut files = root_env_files(&root)?;
+    let mut files = env_files(&root);
     for t in &tracked_env {
         if !files.contains(t) {
             files.push(t.clone());
@@ -341,20 +341,61 @@ pub fn is_env_file_name(name: &str) -> bool {
     }
 }
 
-/// The env files in the root directory, sorted.
-fn root_env_files(root: &Path) -> Result<Vec<String>, InitError> {
+/// Directories no env file of the project's own lives in (dependencies, build output), skipped
+/// when looking for env files.
+const SKIP_DIRS: &[&str] = &[
+    ".git",
+    "node_modules",
+    "vendor",
+    "target",
+    "dist",
+    "build",
+    "out",
+    ".next",
+    ".nuxt",
+    ".output",
+    ".svelte-kit",
+    ".venv",
+    "venv",
+    "__pycache__",
+];
+
+/// How deep below the root env files are looked for (`apps/web/.env.local` is 3 deep).
+const ENV_SEARCH_DEPTH: usize = 4;
+
+/// The env files (and `.env.example` files) in the working tree, paths relative to the root with
+/// `/`, sorted. `.gitignore` is not honoured: env files are usually ignored, which is the point.
+fn env_files(root: &Path) -> Vec<String> {
+    let walk = ignore::WalkBuilder::new(root)
+        .standard_filters(false)
+        .max_depth(Some(ENV_SEARCH_DEPTH))
+        .filter_entry(|e| {
+            // The root itself may well be called `build`.
+            e.depth() == 0
+                || !(e.file_type().is_some_and(|t| t.is_dir())
+                    && e.file_name()
+                        .to_str()
+                        .is_some_and(|n| SKIP_DIRS.contains(&n)))
+        })
+        .build();
     let mut out = Vec::new();
-    let entries = std::fs::read_dir(root).map_err(io_error("list", root))?;
-    for e in entries.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        if (is_env_file_name(&name) || name == ".env.example")
-            && e.file_type().is_ok_and(|t| t.is_file())
+    for e in walk.flatten() {
+        let name = e.file_name().to_string_lossy();
+        if !(is_env_file_name(&name) || name == ".env.example")
+            || !e.file_type().is_some_and(|t| t.is_file())
         {
-            out.push(name);
+            continue;
+        }
+        if let Ok(rel) = e.path().strip_prefix(root) {
+            let parts: Vec<String> = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            out.push(parts.join("/"));
         }
     }
     out.sort();
-    Ok(out)
+    out
 }
 
 fn tracked_env_files(repo: &git2::Repository, root: &Path) -> Result<Vec<String>, InitError> {

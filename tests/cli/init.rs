@@ -472,3 +472,25 @@ fn keys_in_env_comments_stay_out_of_the_example() {
         "# GitHub\n# GITHUB_TOKEN=\nGITHUB_TOKEN=\n"
     );
 }
+
+/// Client-public secrets are flagged in env files below the root too (monorepos), ignored or
+/// not; dependencies are not searched.
+#[test]
+fn nested_env_files_are_checked_for_client_public_secrets() {
+    let Some(repo) = repo() else { return };
+    repo.write(".gitignore", ".env*\n");
+    repo.write(
+        "apps/web/.env.local",
+        format!("A=1\n{VITE_SECRET_NAME}=x\n"),
+    );
+    repo.write("node_modules/pkg/.env", format!("{VITE_SECRET_NAME}=x\n"));
+    let run = run_in(repo.path(), &["init", "--dry-run"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains(&format!("apps/web/.env.local:2: {VITE_SECRET_NAME}")),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("node_modules"), "{}", run.stderr);
+}
