@@ -45,7 +45,7 @@ pub fn run(args: &InitArgs) -> Result<Outcome> {
     let start = args.dir.as_deref().unwrap_or(Path::new("."));
     let plan = init::plan(start)?;
     // A question about "the files listed above" needs the list, -q or not.
-    let asking = !args.yes && !args.dry_run;
+    let asking = !args.yes && !args.dry_run && !plan.is_empty();
     show_plan(
         &plan,
         &Printer::new(args.quiet && !asking, ColorChoice::Auto),
@@ -125,10 +125,15 @@ pub fn show_plan(plan: &Plan, printer: &Printer) {
             },
             list(&plan.tracked_env)
         ));
-        printer.info(
-            "  Every key in them is in the repository's history, and anyone with a clone has it: \
-             treat those keys as leaked, even once the files are no longer tracked.",
-        );
+        let (them, files) = if plan.tracked_env.len() == 1 {
+            ("it", "the file is")
+        } else {
+            ("them", "the files are")
+        };
+        printer.info(&format!(
+            "  Every key in {them} is in the repository's history, and anyone with a clone has it: \
+             treat those keys as leaked, even once {files} no longer tracked."
+        ));
         printer.info(&format!(
             "  stop tracking {} (`git rm --cached`: the files stay on disk; commit the removal)",
             list(&plan.tracked_env)
