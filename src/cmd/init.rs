@@ -105,11 +105,19 @@ pub fn show_plan(plan: &Plan, printer: &Printer) {
         ));
     }
     match &plan.hook {
-        HookPlan::Install(h) => printer.info(&format!(
-            "  install the pre-commit hook ({}): it runs `keyguard scan staged` and blocks a \
-             commit that adds a secret",
-            sanitize::path(&h.hook())
-        )),
+        HookPlan::Install(h) => {
+            printer.info(&format!(
+                "  install the pre-commit hook ({}): it runs `keyguard scan staged` and blocks a \
+                 commit that adds a secret",
+                sanitize::path(&h.hook())
+            ));
+            if let Some(value) = &h.hooks_path {
+                printer.info(&format!(
+                    "    (core.hooksPath is set to `{value}`; a hook already there is kept and \
+                     runs first)"
+                ));
+            }
+        }
         HookPlan::Installed(_) => {}
         HookPlan::Unavailable(why) => {
             printer.warn(&format!("the pre-commit hook cannot be installed: {why}"))

@@ -500,3 +500,30 @@ fn nested_env_files_are_checked_for_client_public_secrets() {
     );
     assert!(!run.stderr.contains("node_modules"), "{}", run.stderr);
 }
+
+/// With core.hooksPath (husky, say), the hook goes there and the hook already there is kept.
+#[test]
+fn hook_respects_hooks_path_and_keeps_the_existing_hook() {
+    let Some(repo) = repo() else { return };
+    repo.git(&["config", "core.hooksPath", ".husky"]);
+    repo.write(".husky/pre-commit", "#!/bin/sh\necho husky\n");
+    let run = run_in(repo.path(), &["init", "--yes"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("core.hooksPath is set to `.husky`"),
+        "{}",
+        run.stderr
+    );
+    assert!(text(&repo, ".husky/pre-commit").contains(MARKER));
+    assert_eq!(
+        text(&repo, ".husky/pre-commit.keyguard-chained"),
+        "#!/bin/sh\necho husky\n"
+    );
+    assert!(!repo.git_dir().join("hooks/pre-commit").exists());
+    let again = run_in(repo.path(), &["init", "--yes"]);
+    assert!(
+        again.stderr.contains("nothing to change"),
+        "{}",
+        again.stderr
+    );
+}
