@@ -266,7 +266,11 @@ fn exists(p: &Path) -> bool {
     std::fs::symlink_metadata(p).is_ok()
 }
 
+/// A file's bytes; `None` if there is no file there (nothing, or a directory: not ours to judge).
 fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, InitError> {
+    if std::fs::metadata(path).is_ok_and(|m| m.is_dir()) {
+        return Ok(None);
+    }
     match std::fs::read(path) {
         Ok(b) => Ok(Some(b)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
