@@ -527,3 +527,34 @@ fn hook_respects_hooks_path_and_keeps_the_existing_hook() {
         again.stderr
     );
 }
+
+/// Answering no to every question at a real terminal changes nothing.
+#[test]
+fn declining_every_prompt_changes_nothing() {
+    let Some(repo) = repo() else { return };
+    repo.write(".env", "OPENAI_API_KEY=x\n");
+    repo.commit_all("env");
+    let before = snapshot(repo.path());
+    let mut cmd = keyguard();
+    cmd.current_dir(repo.path())
+        .env("TERM", "xterm")
+        .arg("init");
+    let mut p = match rexpect::session::spawn_command(cmd, Some(20_000)) {
+        Ok(p) => p,
+        Err(e) => {
+            skip_missing(&format!("a pseudo-terminal ({e})"));
+            return;
+        }
+    };
+    for question in [
+        "Write the files listed above?",
+        "Stop tracking .env",
+        "Install the pre-commit hook?",
+    ] {
+        p.exp_string(question).unwrap();
+        p.send("n").unwrap();
+        p.flush().unwrap();
+    }
+    p.exp_eof().unwrap();
+    assert_eq!(snapshot(repo.path()), before);
+}
