@@ -25,6 +25,9 @@ _keyguard() {
             keyguard,hook)
                 cmd="keyguard__subcmd__hook"
                 ;;
+            keyguard,init)
+                cmd="keyguard__subcmd__init"
+                ;;
             keyguard,rules)
                 cmd="keyguard__subcmd__rules"
                 ;;
@@ -39,6 +42,9 @@ _keyguard() {
                 ;;
             keyguard__subcmd__help,hook)
                 cmd="keyguard__subcmd__help__subcmd__hook"
+                ;;
+            keyguard__subcmd__help,init)
+                cmd="keyguard__subcmd__help__subcmd__init"
                 ;;
             keyguard__subcmd__help,rules)
                 cmd="keyguard__subcmd__help__subcmd__rules"
@@ -110,7 +116,7 @@ _keyguard() {
 
     case "${cmd}" in
         keyguard)
-            opts="-h -V --help --version scan hook rules completions help"
+            opts="-h -V --help --version scan init hook rules completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -138,7 +144,7 @@ _keyguard() {
             return 0
             ;;
         keyguard__subcmd__help)
-            opts="scan hook rules completions help"
+            opts="scan init hook rules completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -210,6 +216,20 @@ _keyguard() {
         keyguard__subcmd__help__subcmd__hook__subcmd__uninstall)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        keyguard__subcmd__help__subcmd__init)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -395,6 +415,24 @@ _keyguard() {
                     return 0
                     ;;
                 -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        keyguard__subcmd__init)
+            opts="-y -q -h -V --dir --yes --dry-run --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -23,6 +23,7 @@ set edit:completion:arg-completer[keyguard] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand scan 'Scan files and directories for secrets'
+            cand init 'Set a repository up so keys stay out: .gitignore, .env.example, the pre-commit hook'
             cand hook 'Install or remove the git pre-commit hook that runs `keyguard scan staged`'
             cand rules 'List the rule catalogue (what keyguard finds)'
             cand completions 'Print a shell completion script to standard output'
@@ -135,6 +136,18 @@ set edit:completion:arg-completer[keyguard] = {|@words|
         }
         &'keyguard;scan;help;help'= {
         }
+        &'keyguard;init'= {
+            cand --dir 'The repository to set up [default: the one the current directory is in]'
+            cand -y 'Apply every change without asking (needed when there is no terminal)'
+            cand --yes 'Apply every change without asking (needed when there is no terminal)'
+            cand --dry-run 'Print the plan and change nothing'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'keyguard;hook'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -192,6 +205,7 @@ set edit:completion:arg-completer[keyguard] = {|@words|
         }
         &'keyguard;help'= {
             cand scan 'Scan files and directories for secrets'
+            cand init 'Set a repository up so keys stay out: .gitignore, .env.example, the pre-commit hook'
             cand hook 'Install or remove the git pre-commit hook that runs `keyguard scan staged`'
             cand rules 'List the rule catalogue (what keyguard finds)'
             cand completions 'Print a shell completion script to standard output'
@@ -207,6 +221,8 @@ set edit:completion:arg-completer[keyguard] = {|@words|
         &'keyguard;help;scan;staged'= {
         }
         &'keyguard;help;scan;bundle'= {
+        }
+        &'keyguard;help;init'= {
         }
         &'keyguard;help;hook'= {
             cand install 'Install a pre-commit hook running `keyguard scan staged` (an existing hook is kept and still runs first)'

@@ -13,6 +13,7 @@ Examples:
   keyguard scan --format sarif -o keyguard.sarif
                                      write a SARIF report for GitHub code scanning
   keyguard scan git                  scan every commit of the repository here
+  keyguard init                      set the repository here up to keep keys out of git
   keyguard hook install              block commits that add secrets
   keyguard rules                     list what keyguard looks for
   keyguard completions bash > /etc/bash_completion.d/keyguard";
@@ -56,6 +57,9 @@ pub enum Command {
     /// Scan files and directories for secrets
     #[command(after_help = SCAN_EXAMPLES)]
     Scan(ScanArgs),
+    /// Set a repository up so keys stay out: .gitignore, .env.example, the pre-commit hook
+    #[command(after_help = INIT_EXAMPLES)]
+    Init(InitArgs),
     /// Install or remove the git pre-commit hook that runs `keyguard scan staged`
     #[command(subcommand)]
     Hook(HookCommand),
@@ -224,6 +228,36 @@ pub struct StagedArgs {
 
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+const INIT_EXAMPLES: &str = "\
+Examples:
+  keyguard init                      show what it would change here, ask, then do it
+  keyguard init --dry-run            only show the plan
+  keyguard init --yes                do it all without asking (scripts)
+
+It appends the env and key-file patterns .gitignore lacks (never touching your lines), writes
+.env.example from .env with names only, flags secret-looking VITE_ / NEXT_PUBLIC_ variables, offers
+to stop tracking env files that are already committed (the files stay on disk), writes a starter
+keyguard.toml and installs the pre-commit hook. Running it again changes nothing.";
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The repository to set up [default: the one the current directory is in]
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// Apply every change without asking (needed when there is no terminal)
+    #[arg(short, long, conflicts_with = "dry_run")]
+    pub yes: bool,
+
+    /// Print the plan and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Print nothing but errors
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -322,6 +322,12 @@ fn is_executable(path: &Path) -> bool {
     std::fs::metadata(path).is_ok_and(|m| m.is_file())
 }
 
+/// Whether keyguard's hook is the one at `hooks.hook()` now (`keyguard init` installs it only if
+/// not).
+pub fn is_installed(hooks: &HooksDir) -> Result<bool, HookError> {
+    Ok(present(&hooks.hook())? == Present::Keyguards)
+}
+
 /// What `install` did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Installed {

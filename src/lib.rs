@@ -9,6 +9,7 @@ pub mod config;
 pub mod engine;
 pub mod finding;
 pub mod hook;
+pub mod init;
 pub mod report;
 pub mod rules;
 pub mod sanitize;

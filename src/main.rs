@@ -13,6 +13,7 @@ fn main() -> ExitCode {
     let mut out = stdout.lock();
     let result = match cli.command {
         Command::Scan(args) => cmd::scan::run(&args, &mut out),
+        Command::Init(args) => cmd::init::run(&args),
         Command::Hook(cmd) => cmd::hook::run(&cmd),
         Command::Rules(args) => cmd::rules::run(&args, &mut out),
         Command::Completions { shell } => cmd::completions::run(shell, &mut out),

@@ -3,6 +3,7 @@
 
 pub mod completions;
 pub mod hook;
+pub mod init;
 pub mod rules;
 pub mod scan;
 pub mod scan_bundle;

@@ -8,6 +8,7 @@ mod engine_props;
 mod exposure;
 mod git;
 mod hook;
+mod init;
 mod reports;
 mod scan;
 mod staged;
