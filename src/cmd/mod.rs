@@ -3,7 +3,9 @@
 
 pub mod completions;
 pub mod hook;
+pub mod key;
 pub mod rules;
+pub mod run;
 pub mod scan;
 pub mod scan_bundle;
 pub mod scan_git;

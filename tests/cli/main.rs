@@ -8,6 +8,7 @@ mod engine_props;
 mod exposure;
 mod git;
 mod hook;
+mod keychain;
 mod reports;
 mod scan;
 mod staged;
