@@ -457,3 +457,79 @@ fn keyguard_env(dir: &Path) -> Command {
         .current_dir(dir);
     cmd
 }
+
+/// The hidden prompt and the terminal-only behaviours, through a pseudo-terminal.
+#[cfg(unix)]
+mod pty {
+    use super::*;
+    use rexpect::session::spawn_command;
+
+    /// The exit code, read from the `Exited(pid, code)` status (rexpect keeps nix's type private).
+    fn exit_code(p: &mut rexpect::session::PtySession) -> i32 {
+        let status = format!("{:?}", p.process_mut().wait().unwrap());
+        status
+            .strip_prefix("Exited(")
+            .and_then(|s| s.strip_suffix(')'))
+            .and_then(|s| s.rsplit(", ").next())
+            .and_then(|c| c.parse().ok())
+            .unwrap_or_else(|| panic!("keyguard did not exit: {status}"))
+    }
+
+    #[test]
+    fn secret_service_pty_prompt_hides_input_and_get_redacts_on_a_terminal() {
+        let Some(vars) = secret_service() else { return };
+        let dir = tempfile::tempdir().unwrap();
+        let key = fake_openai(21);
+        let name = unique("pty");
+
+        let mut cmd = kg(dir.path(), &vars);
+        cmd.args(["key", "set", &name]);
+        let mut p = spawn_command(cmd, Some(20_000)).unwrap();
+        p.exp_string("input is hidden): ").unwrap();
+        p.send_line(&key).unwrap();
+        let shown = p.exp_eof().unwrap();
+        assert!(shown.contains("stored key"), "{shown}");
+        assert!(shown.contains("(openai)"), "{shown}");
+        assert!(!shown.contains(&key), "the typed key was echoed: {shown}");
+        assert_eq!(exit_code(&mut p), 0);
+
+        let mut cmd = kg(dir.path(), &vars);
+        cmd.args(["key", "get", &name]);
+        let mut p = spawn_command(cmd, Some(20_000)).unwrap();
+        let shown = p.exp_eof().unwrap();
+        // rexpect reads bytes as Latin-1: the ellipsis arrives mangled, so look at both ends.
+        assert!(shown.contains("sk-proj-"), "{shown}");
+        assert!(shown.contains(&key[key.len() - 4..]), "{shown}");
+        assert!(shown.contains("--reveal"), "{shown}");
+        assert!(!shown.contains(&key), "{shown}");
+        assert_eq!(exit_code(&mut p), 0);
+
+        let mut cmd = kg(dir.path(), &vars);
+        cmd.args(["key", "get", &name, "--reveal"]);
+        let mut p = spawn_command(cmd, Some(20_000)).unwrap();
+        let shown = p.exp_eof().unwrap();
+        assert!(shown.contains(&key), "{shown}");
+        run_with(kg(dir.path(), &vars), &["key", "rm", &name], None);
+    }
+
+    #[test]
+    fn secret_service_pty_import_asks_first() {
+        let Some(vars) = secret_service() else { return };
+        let dir = tempfile::tempdir().unwrap();
+        let original = format!("OPENAI_API_KEY={}\n", fake_openai(22));
+        write(dir.path(), ".env", &original);
+        let mut cmd = kg(dir.path(), &vars);
+        cmd.args(["key", "import", ".env", "-p", "ptyimport"]);
+        let mut p = spawn_command(cmd, Some(20_000)).unwrap();
+        p.exp_string("[y/N]").unwrap();
+        p.send_line("n").unwrap();
+        let shown = p.exp_eof().unwrap();
+        assert!(shown.contains("nothing changed"), "{shown}");
+        assert_eq!(exit_code(&mut p), 0);
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join(".env")).unwrap(),
+            original
+        );
+        assert!(!dir.path().join(".env.keyguard-backup").exists());
+    }
+}
