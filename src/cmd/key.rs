@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use crate::cli::{ColorChoice, KeyCommand, KeyGetArgs, KeyImportArgs, KeySetArgs};
 use crate::cmd::{Outcome, Printer};
 use crate::finding::Secret;
-use crate::keychain::{Keychain, check_name, identify, trim_newline};
+use crate::keychain::{Keychain, KeychainError, check_name, identify, trim_newline};
 
 pub fn run(cmd: &KeyCommand, out: &mut dyn Write) -> Result<Outcome> {
     let printer = Printer::new(false, ColorChoice::Auto);
@@ -173,7 +173,26 @@ fn files_holding(needle: &[u8]) -> Vec<String> {
 fn get(args: &KeyGetArgs, out: &mut dyn Write, printer: &Printer) -> Result<Outcome> {
     let profile = &args.profile.profile;
     let kc = Keychain::open()?;
-    let secret = kc.get(profile, &args.name)?;
+    let secret = match kc.get(profile, &args.name) {
+        Ok(s) => s,
+        Err(e @ KeychainError::NotFound { .. }) => {
+            // The index remembers where a key went: say so when that is another store.
+            if let Ok(Some(meta)) = kc.meta(profile, &args.name)
+                && meta.store != kc.kind()
+            {
+                bail!(
+                    "{e}\nhint: `{}` was stored in the {}, but this run uses the {}: run with \
+                     KEYGUARD_KEYSTORE={}",
+                    args.name,
+                    meta.store,
+                    kc.kind(),
+                    meta.store.id()
+                );
+            }
+            return Err(e.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
     if std::io::stdout().is_terminal() && !args.reveal {
         let shown = identify(secret.expose()).map_or_else(
             || crate::finding::redact(secret.expose(), 0),
@@ -334,4 +353,21 @@ fn import(args: &KeyImportArgs, printer: &Printer) -> Result<Outcome> {
         crate::sanitize::path(&backup)
     ));
     Ok(Outcome::Clean)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::looks_secret;
+
+    #[test]
+    fn import_picks_secret_looking_values_only() {
+        let body: String = (0..156)
+            .map(|i| b"AbCdEfGhJkMnPqRsTuVwXyZ23456789"[(i * 7 + 3) % 31] as char)
+            .collect();
+        assert!(looks_secret("ANYTHING", &format!("sk-proj-{body}")));
+        assert!(!looks_secret("DEBUG", "true"));
+        assert!(!looks_secret("PORT", "8080"));
+        assert!(!looks_secret("OPENAI_API_KEY", "keyguard:openai"));
+        assert!(!looks_secret("OPENAI_API_KEY", ""));
+    }
 }

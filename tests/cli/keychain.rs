@@ -533,3 +533,19 @@ mod pty {
         assert!(!dir.path().join(".env.keyguard-backup").exists());
     }
 }
+
+/// `run` replaces itself with the command: the command has keyguard's process id.
+#[cfg(unix)]
+#[test]
+fn run_execs_the_command_in_its_own_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = kg(dir.path(), &[]);
+    cmd.args(["run", "--", "sh", "-c", "echo $$"])
+        .stdout(Stdio::piped())
+        .stdin(Stdio::null());
+    let child = cmd.spawn().unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), pid.to_string());
+}
