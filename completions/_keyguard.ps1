@@ -29,6 +29,8 @@ Register-ArgumentCompleter -Native -CommandName 'keyguard' -ScriptBlock {
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Set a repository up so keys stay out: .gitignore, .env.example, the pre-commit hook')
             [CompletionResult]::new('hook', 'hook', [CompletionResultType]::ParameterValue, 'Install or remove the git pre-commit hook that runs `keyguard scan staged`')
             [CompletionResult]::new('rules', 'rules', [CompletionResultType]::ParameterValue, 'List the rule catalogue (what keyguard finds)')
+            [CompletionResult]::new('key', 'key', [CompletionResultType]::ParameterValue, 'Keep API keys in the OS keychain instead of files')
+            [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run a command with keys from the keychain in its environment')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to standard output')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -219,6 +221,107 @@ Register-ArgumentCompleter -Native -CommandName 'keyguard' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'keyguard;key' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('set', 'set', [CompletionResultType]::ParameterValue, 'Store a key (read from a hidden prompt, --stdin or --from-env; never from the command line)')
+            [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Print a key: in full into a pipe or with --reveal, redacted on a terminal')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List stored keys: name, provider, redacted form, when set and rotated (no values)')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Delete a key from the keychain')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Move the secrets of an env file into the keychain and remove them from the file')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'keyguard;key;set' {
+            [CompletionResult]::new('--from-env', '--from-env', [CompletionResultType]::ParameterName, 'Read the key from this environment variable')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Namespace of keys (dev, staging, prod, ...): each profile''s keys are separate entries')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Namespace of keys (dev, staging, prod, ...): each profile''s keys are separate entries')
+            [CompletionResult]::new('--stdin', '--stdin', [CompletionResultType]::ParameterName, 'Read the key from standard input')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'keyguard;key;get' {
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Namespace of keys (dev, staging, prod, ...): each profile''s keys are separate entries')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Namespace of keys (dev, staging, prod, ...): each profile''s keys are separate entries')
+            [CompletionResult]::new('--reveal', '--reveal', [CompletionResultType]::ParameterName, 'Print the key in full even on a terminal (it stays in the scroll-back)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'keyguard;key;list' {
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Only this profile [default: every profile]')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Only this profile [default: every profile]')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'keyguard;key;rm' {
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Namespace of keys (dev, staging, prod, ...): each profile''s keys are separate entries')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Namespace of keys (dev, staging, prod, ...): each profile''s keys are separate entries')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'keyguard;key;import' {
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Namespace of keys (dev, staging, prod, ...): each profile''s keys are separate entries')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Namespace of keys (dev, staging, prod, ...): each profile''s keys are separate entries')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Don''t ask for confirmation')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Don''t ask for confirmation')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'keyguard;key;help' {
+            [CompletionResult]::new('set', 'set', [CompletionResultType]::ParameterValue, 'Store a key (read from a hidden prompt, --stdin or --from-env; never from the command line)')
+            [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Print a key: in full into a pipe or with --reveal, redacted on a terminal')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List stored keys: name, provider, redacted form, when set and rotated (no values)')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Delete a key from the keychain')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Move the secrets of an env file into the keychain and remove them from the file')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'keyguard;key;help;set' {
+            break
+        }
+        'keyguard;key;help;get' {
+            break
+        }
+        'keyguard;key;help;list' {
+            break
+        }
+        'keyguard;key;help;rm' {
+            break
+        }
+        'keyguard;key;help;import' {
+            break
+        }
+        'keyguard;key;help;help' {
+            break
+        }
+        'keyguard;run' {
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Namespace of keys (dev, staging, prod, ...): each profile''s keys are separate entries')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Namespace of keys (dev, staging, prod, ...): each profile''s keys are separate entries')
+            [CompletionResult]::new('--env-file', '--env-file', [CompletionResultType]::ParameterName, 'Also read variables from this env file; values `keyguard:NAME` come from the keychain')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Read this keyguard.toml instead of the one in the current directory')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'keyguard;completions' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -231,6 +334,8 @@ Register-ArgumentCompleter -Native -CommandName 'keyguard' -ScriptBlock {
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Set a repository up so keys stay out: .gitignore, .env.example, the pre-commit hook')
             [CompletionResult]::new('hook', 'hook', [CompletionResultType]::ParameterValue, 'Install or remove the git pre-commit hook that runs `keyguard scan staged`')
             [CompletionResult]::new('rules', 'rules', [CompletionResultType]::ParameterValue, 'List the rule catalogue (what keyguard finds)')
+            [CompletionResult]::new('key', 'key', [CompletionResultType]::ParameterValue, 'Keep API keys in the OS keychain instead of files')
+            [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run a command with keys from the keychain in its environment')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to standard output')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -265,6 +370,32 @@ Register-ArgumentCompleter -Native -CommandName 'keyguard' -ScriptBlock {
             break
         }
         'keyguard;help;rules' {
+            break
+        }
+        'keyguard;help;key' {
+            [CompletionResult]::new('set', 'set', [CompletionResultType]::ParameterValue, 'Store a key (read from a hidden prompt, --stdin or --from-env; never from the command line)')
+            [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Print a key: in full into a pipe or with --reveal, redacted on a terminal')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List stored keys: name, provider, redacted form, when set and rotated (no values)')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Delete a key from the keychain')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Move the secrets of an env file into the keychain and remove them from the file')
+            break
+        }
+        'keyguard;help;key;set' {
+            break
+        }
+        'keyguard;help;key;get' {
+            break
+        }
+        'keyguard;help;key;list' {
+            break
+        }
+        'keyguard;help;key;rm' {
+            break
+        }
+        'keyguard;help;key;import' {
+            break
+        }
+        'keyguard;help;run' {
             break
         }
         'keyguard;help;completions' {

@@ -26,6 +26,8 @@ set edit:completion:arg-completer[keyguard] = {|@words|
             cand init 'Set a repository up so keys stay out: .gitignore, .env.example, the pre-commit hook'
             cand hook 'Install or remove the git pre-commit hook that runs `keyguard scan staged`'
             cand rules 'List the rule catalogue (what keyguard finds)'
+            cand key 'Keep API keys in the OS keychain instead of files'
+            cand run 'Run a command with keys from the keychain in its environment'
             cand completions 'Print a shell completion script to standard output'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -197,6 +199,93 @@ set edit:completion:arg-completer[keyguard] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'keyguard;key'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand set 'Store a key (read from a hidden prompt, --stdin or --from-env; never from the command line)'
+            cand get 'Print a key: in full into a pipe or with --reveal, redacted on a terminal'
+            cand list 'List stored keys: name, provider, redacted form, when set and rotated (no values)'
+            cand rm 'Delete a key from the keychain'
+            cand import 'Move the secrets of an env file into the keychain and remove them from the file'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'keyguard;key;set'= {
+            cand --from-env 'Read the key from this environment variable'
+            cand -p 'Namespace of keys (dev, staging, prod, ...): each profile''s keys are separate entries'
+            cand --profile 'Namespace of keys (dev, staging, prod, ...): each profile''s keys are separate entries'
+            cand --stdin 'Read the key from standard input'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'keyguard;key;get'= {
+            cand -p 'Namespace of keys (dev, staging, prod, ...): each profile''s keys are separate entries'
+            cand --profile 'Namespace of keys (dev, staging, prod, ...): each profile''s keys are separate entries'
+            cand --reveal 'Print the key in full even on a terminal (it stays in the scroll-back)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'keyguard;key;list'= {
+            cand -p 'Only this profile [default: every profile]'
+            cand --profile 'Only this profile [default: every profile]'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'keyguard;key;rm'= {
+            cand -p 'Namespace of keys (dev, staging, prod, ...): each profile''s keys are separate entries'
+            cand --profile 'Namespace of keys (dev, staging, prod, ...): each profile''s keys are separate entries'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'keyguard;key;import'= {
+            cand -p 'Namespace of keys (dev, staging, prod, ...): each profile''s keys are separate entries'
+            cand --profile 'Namespace of keys (dev, staging, prod, ...): each profile''s keys are separate entries'
+            cand -y 'Don''t ask for confirmation'
+            cand --yes 'Don''t ask for confirmation'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'keyguard;key;help'= {
+            cand set 'Store a key (read from a hidden prompt, --stdin or --from-env; never from the command line)'
+            cand get 'Print a key: in full into a pipe or with --reveal, redacted on a terminal'
+            cand list 'List stored keys: name, provider, redacted form, when set and rotated (no values)'
+            cand rm 'Delete a key from the keychain'
+            cand import 'Move the secrets of an env file into the keychain and remove them from the file'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'keyguard;key;help;set'= {
+        }
+        &'keyguard;key;help;get'= {
+        }
+        &'keyguard;key;help;list'= {
+        }
+        &'keyguard;key;help;rm'= {
+        }
+        &'keyguard;key;help;import'= {
+        }
+        &'keyguard;key;help;help'= {
+        }
+        &'keyguard;run'= {
+            cand -p 'Namespace of keys (dev, staging, prod, ...): each profile''s keys are separate entries'
+            cand --profile 'Namespace of keys (dev, staging, prod, ...): each profile''s keys are separate entries'
+            cand --env-file 'Also read variables from this env file; values `keyguard:NAME` come from the keychain'
+            cand --config 'Read this keyguard.toml instead of the one in the current directory'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'keyguard;completions'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -208,6 +297,8 @@ set edit:completion:arg-completer[keyguard] = {|@words|
             cand init 'Set a repository up so keys stay out: .gitignore, .env.example, the pre-commit hook'
             cand hook 'Install or remove the git pre-commit hook that runs `keyguard scan staged`'
             cand rules 'List the rule catalogue (what keyguard finds)'
+            cand key 'Keep API keys in the OS keychain instead of files'
+            cand run 'Run a command with keys from the keychain in its environment'
             cand completions 'Print a shell completion script to standard output'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -233,6 +324,25 @@ set edit:completion:arg-completer[keyguard] = {|@words|
         &'keyguard;help;hook;uninstall'= {
         }
         &'keyguard;help;rules'= {
+        }
+        &'keyguard;help;key'= {
+            cand set 'Store a key (read from a hidden prompt, --stdin or --from-env; never from the command line)'
+            cand get 'Print a key: in full into a pipe or with --reveal, redacted on a terminal'
+            cand list 'List stored keys: name, provider, redacted form, when set and rotated (no values)'
+            cand rm 'Delete a key from the keychain'
+            cand import 'Move the secrets of an env file into the keychain and remove them from the file'
+        }
+        &'keyguard;help;key;set'= {
+        }
+        &'keyguard;help;key;get'= {
+        }
+        &'keyguard;help;key;list'= {
+        }
+        &'keyguard;help;key;rm'= {
+        }
+        &'keyguard;help;key;import'= {
+        }
+        &'keyguard;help;run'= {
         }
         &'keyguard;help;completions'= {
         }

@@ -65,6 +65,12 @@ pub enum Command {
     Hook(HookCommand),
     /// List the rule catalogue (what keyguard finds)
     Rules(RulesArgs),
+    /// Keep API keys in the OS keychain instead of files
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Run a command with keys from the keychain in its environment
+    #[command(after_help = RUN_EXAMPLES)]
+    Run(RunArgs),
     /// Print a shell completion script to standard output
     Completions {
         /// Shell to generate for
@@ -356,6 +362,132 @@ pub struct RulesArgs {
 pub enum RulesFormat {
     Human,
     Json,
+}
+
+const KEY_EXAMPLES: &str = "\
+Examples:
+  keyguard key set openai            type the key at a hidden prompt
+  pbpaste | keyguard key set openai --stdin
+  keyguard key set openai --from-env OPENAI_API_KEY --profile prod
+  keyguard key get openai | some-tool --key-stdin
+  keyguard key list
+
+A key is never taken from the command line: other users of the machine can read it there.
+The store is the macOS Keychain, the Windows Credential Manager, or on Linux the Secret Service
+(GNOME Keyring, KWallet), else the kernel keyring (keyutils); KEYGUARD_KEYSTORE=secret-service
+or keyutils picks one.";
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Store a key (read from a hidden prompt, --stdin or --from-env; never from the command line)
+    #[command(after_help = KEY_EXAMPLES)]
+    Set(KeySetArgs),
+    /// Print a key: in full into a pipe or with --reveal, redacted on a terminal
+    Get(KeyGetArgs),
+    /// List stored keys: name, provider, redacted form, when set and rotated (no values)
+    List(KeyListArgs),
+    /// Delete a key from the keychain
+    Rm(KeyNameArgs),
+    /// Move the secrets of an env file into the keychain and remove them from the file
+    Import(KeyImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileArg {
+    /// Namespace of keys (dev, staging, prod, ...): each profile's keys are separate entries
+    #[arg(long, short = 'p', value_name = "PROFILE", default_value = "default")]
+    pub profile: String,
+}
+
+#[derive(Debug, Args)]
+pub struct KeySetArgs {
+    /// Name of the key (letters, digits, `-`, `_`, `.`)
+    pub name: String,
+
+    /// Read the key from standard input
+    #[arg(long, conflicts_with = "from_env")]
+    pub stdin: bool,
+
+    /// Read the key from this environment variable
+    #[arg(long, value_name = "VAR")]
+    pub from_env: Option<String>,
+
+    #[command(flatten)]
+    pub profile: ProfileArg,
+}
+
+#[derive(Debug, Args)]
+pub struct KeyGetArgs {
+    /// Name of the key
+    pub name: String,
+
+    /// Print the key in full even on a terminal (it stays in the scroll-back)
+    #[arg(long)]
+    pub reveal: bool,
+
+    #[command(flatten)]
+    pub profile: ProfileArg,
+}
+
+#[derive(Debug, Args)]
+pub struct KeyListArgs {
+    /// Only this profile [default: every profile]
+    #[arg(long, short = 'p', value_name = "PROFILE")]
+    pub profile: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct KeyNameArgs {
+    /// Name of the key
+    pub name: String,
+
+    #[command(flatten)]
+    pub profile: ProfileArg,
+}
+
+#[derive(Debug, Args)]
+pub struct KeyImportArgs {
+    /// The env file (KEY=value lines)
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Don't ask for confirmation
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    #[command(flatten)]
+    pub profile: ProfileArg,
+}
+
+const RUN_EXAMPLES: &str = "\
+Examples:
+  keyguard run -- npm start          with the keys keyguard.toml's [env] maps
+  keyguard run --profile prod --env-file .env -- ./server
+
+keyguard.toml:                       .env (a reference instead of a value):
+  [env]                                OPENAI_API_KEY=keyguard:openai
+  OPENAI_API_KEY = \"openai\"
+
+On Unix keyguard replaces itself with the command (exec): signals, the terminal and the exit
+status are the command's. Nothing is written to disk. An unknown key name stops before the
+command starts (exit 2).";
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub profile: ProfileArg,
+
+    /// Also read variables from this env file; values `keyguard:NAME` come from the keychain
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Vec<PathBuf>,
+
+    /// Read this keyguard.toml instead of the one in the current directory
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// The command and its arguments
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<std::ffi::OsString>,
 }
 
 fn parse_size(s: &str) -> Result<u64, String> {

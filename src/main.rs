@@ -16,6 +16,8 @@ fn main() -> ExitCode {
         Command::Init(args) => cmd::init::run(&args),
         Command::Hook(cmd) => cmd::hook::run(&cmd),
         Command::Rules(args) => cmd::rules::run(&args, &mut out),
+        Command::Key(cmd) => cmd::key::run(&cmd, &mut out),
+        Command::Run(args) => cmd::run::run(&args),
         Command::Completions { shell } => cmd::completions::run(shell, &mut out),
     };
     let flushed = out.flush();

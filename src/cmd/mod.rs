@@ -4,7 +4,9 @@
 pub mod completions;
 pub mod hook;
 pub mod init;
+pub mod key;
 pub mod rules;
+pub mod run;
 pub mod scan;
 pub mod scan_bundle;
 pub mod scan_git;

@@ -9,6 +9,7 @@ mod exposure;
 mod git;
 mod hook;
 mod init;
+mod keychain;
 mod reports;
 mod scan;
 mod staged;

@@ -1,0 +1,246 @@
+//! What `keyguard run` puts in a command's environment: the `[env]` table of keyguard.toml
+//! (variable → key name) and env files, whose values may be references (`keyguard:NAME`) to keys
+//! in the keychain. Also the env-file reader `key import` rewrites with. Knows nothing of stores
+//! or processes: resolving a reference is the caller's closure.
+
+use crate::finding::Secret;
+
+/// How an env file refers to a keychain entry: `OPENAI_API_KEY=keyguard:openai`.
+pub const REFERENCE_PREFIX: &str = "keyguard:";
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{origin} line {line}: {message}")]
+    Syntax {
+        origin: String,
+        line: usize,
+        message: String,
+    },
+    #[error("{origin}: [env] {var} must be a key name in quotes, e.g. {var} = \"openai\"")]
+    BadEnvTable { origin: String, var: String },
+    #[error(
+        "{var} refers to key `{name}`, which is not in profile `{profile}` (see `keyguard key list`; store it with `keyguard key set {name} --profile {profile}`); the command was not started"
+    )]
+    UnknownKey {
+        var: String,
+        name: String,
+        profile: String,
+    },
+}
+
+/// A variable's value: literal text, or a key to fetch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnvValue {
+    Plain(String),
+    Key(String),
+}
+
+/// One `NAME=value` line of an env file, with where its value sits in the line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvLine {
+    /// 1-based.
+    pub line: usize,
+    pub var: String,
+    /// The value, unquoted.
+    pub value: String,
+    /// Byte span of the value as written (with its quotes) within the line.
+    pub span: (usize, usize),
+}
+
+/// Reads `NAME=value` lines; blank lines and `#` comments are skipped, `export ` is allowed,
+/// values may be in single or double quotes. Lines are split on `\n`.
+pub fn parse_env_file(text: &str, origin: &str) -> Result<Vec<EnvLine>, RunError> {
+    let mut out = Vec::new();
+    for (i, raw) in text.split('\n').enumerate() {
+        let line = raw.strip_suffix('\r').unwrap_or(raw);
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let syntax = |message: &str| RunError::Syntax {
+            origin: origin.to_string(),
+            line: i + 1,
+            message: message.to_string(),
+        };
+        let indent = line.len() - trimmed.len();
+        let (body, body_at) = match trimmed.strip_prefix("export ") {
+            Some(rest) => (rest.trim_start(), line.len() - rest.trim_start().len()),
+            None => (trimmed, indent),
+        };
+        let Some(eq) = body.find('=') else {
+            return Err(syntax("expected NAME=value"));
+        };
+        let var = body[..eq].trim_end();
+        if var.is_empty()
+            || !var
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
+        {
+            return Err(syntax("a variable name is letters, digits and `_`"));
+        }
+        let after = &body[eq + 1..];
+        let lead = after.len() - after.trim_start().len();
+        let start = body_at + eq + 1 + lead;
+        let rest = after.trim_start();
+        let (value, len) = match rest.chars().next() {
+            Some(q @ ('"' | '\'')) => match rest[1..].find(q) {
+                Some(end) => (rest[1..1 + end].to_string(), end + 2),
+                None => return Err(syntax("unterminated quote")),
+            },
+            _ => {
+                // An unquoted value ends at ` #` (a comment) or the end of the line.
+                let v = rest.find(" #").map_or(rest, |c| &rest[..c]).trim_end();
+                (v.to_string(), v.len())
+            }
+        };
+        out.push(EnvLine {
+            line: i + 1,
+            var: var.to_string(),
+            value,
+            span: (start, start + len),
+        });
+    }
+    Ok(out)
+}
+
+/// The env file's lines as values: `keyguard:NAME` is a key reference.
+pub fn env_file_values(lines: &[EnvLine]) -> Vec<(String, EnvValue)> {
+    lines
+        .iter()
+        .map(|l| {
+            let v = match l.value.strip_prefix(REFERENCE_PREFIX) {
+                Some(name) => EnvValue::Key(name.to_string()),
+                None => EnvValue::Plain(l.value.clone()),
+            };
+            (l.var.clone(), v)
+        })
+        .collect()
+}
+
+/// keyguard.toml's `[env]`: `VAR = "key-name"`.
+pub fn config_values(
+    table: &toml::Table,
+    origin: &str,
+) -> Result<Vec<(String, EnvValue)>, RunError> {
+    table
+        .iter()
+        .map(|(var, v)| match v.as_str() {
+            Some(name) => {
+                let name = name.strip_prefix(REFERENCE_PREFIX).unwrap_or(name);
+                Ok((var.clone(), EnvValue::Key(name.to_string())))
+            }
+            None => Err(RunError::BadEnvTable {
+                origin: origin.to_string(),
+                var: var.clone(),
+            }),
+        })
+        .collect()
+}
+
+/// Resolves every key reference; later entries win over earlier ones for the same variable.
+/// `lookup` returns `Ok(None)` for a key that does not exist.
+pub fn resolve<E: From<RunError>>(
+    values: Vec<(String, EnvValue)>,
+    profile: &str,
+    mut lookup: impl FnMut(&str) -> Result<Option<Secret>, E>,
+) -> Result<Vec<(String, Secret)>, E> {
+    let mut merged: Vec<(String, EnvValue)> = Vec::new();
+    for (var, v) in values {
+        merged.retain(|(k, _)| *k != var);
+        merged.push((var, v));
+    }
+    let mut out = Vec::new();
+    for (var, v) in merged {
+        let secret = match v {
+            EnvValue::Plain(s) => Secret::new(s.as_bytes()),
+            EnvValue::Key(name) => match lookup(&name)? {
+                Some(s) => s,
+                None => {
+                    return Err(RunError::UnknownKey {
+                        var,
+                        name: crate::sanitize::escape(&name).into_owned(),
+                        profile: profile.to_string(),
+                    }
+                    .into());
+                }
+            },
+        };
+        out.push((var, secret));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_files_parse_with_quotes_comments_and_export() {
+        let text = "# comment\n\nexport A=1\nB = \"two words\" \nC='x#y'\nD=plain # note\nE=keyguard:openai\r\n";
+        let lines = parse_env_file(text, ".env").unwrap();
+        let got: Vec<(&str, &str)> = lines
+            .iter()
+            .map(|l| (l.var.as_str(), l.value.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("A", "1"),
+                ("B", "two words"),
+                ("C", "x#y"),
+                ("D", "plain"),
+                ("E", "keyguard:openai")
+            ]
+        );
+        let src: Vec<&str> = text.split('\n').collect();
+        for l in &lines {
+            let s = &src[l.line - 1][l.span.0..l.span.1];
+            assert!(s.contains(l.value.as_str()), "{s:?} {l:?}");
+        }
+        assert_eq!(env_file_values(&lines)[4].1, EnvValue::Key("openai".into()));
+    }
+
+    #[test]
+    fn bad_lines_are_named() {
+        let err = parse_env_file("A=1\nnot a line\n", "x.env").unwrap_err();
+        assert!(err.to_string().starts_with("x.env line 2"), "{err}");
+        assert!(parse_env_file("A=\"open\n", "x").is_err());
+    }
+
+    #[test]
+    fn unknown_keys_are_named_and_stop() {
+        let values = vec![
+            ("A".to_string(), EnvValue::Key("known".into())),
+            ("B".to_string(), EnvValue::Key("missing".into())),
+        ];
+        let err = resolve::<RunError>(values, "prod", |n| {
+            Ok((n == "known").then(|| Secret::new(b"v")))
+        })
+        .unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("B refers to key `missing`"), "{msg}");
+        assert!(msg.contains("profile `prod`"), "{msg}");
+    }
+
+    #[test]
+    fn later_sources_win() {
+        let values = vec![
+            ("A".to_string(), EnvValue::Key("k".into())),
+            ("A".to_string(), EnvValue::Plain("literal".into())),
+        ];
+        let out = resolve::<RunError>(values, "default", |_| Ok(None)).unwrap();
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].1.expose(), b"literal");
+    }
+
+    #[test]
+    fn config_tables_map_names() {
+        let t: toml::Table = toml::from_str("OPENAI_API_KEY = \"openai\"\nX = 1").unwrap();
+        assert!(config_values(&t, "keyguard.toml").is_err());
+        let t: toml::Table = toml::from_str("OPENAI_API_KEY = \"openai\"").unwrap();
+        assert_eq!(
+            config_values(&t, "keyguard.toml").unwrap(),
+            vec![("OPENAI_API_KEY".into(), EnvValue::Key("openai".into()))]
+        );
+    }
+}
