@@ -4,6 +4,7 @@
 //! or processes: resolving a reference is the caller's closure.
 
 use crate::finding::Secret;
+use crate::keychain::check_name;
 
 /// How an env file refers to a keychain entry: `OPENAI_API_KEY=keyguard:openai`.
 pub const REFERENCE_PREFIX: &str = "keyguard:";
@@ -18,6 +19,11 @@ pub enum RunError {
     },
     #[error("{origin}: [env] {var} must be a key name in quotes, e.g. {var} = \"openai\"")]
     BadEnvTable { origin: String, var: String },
+    /// The value is not shown: what is there instead of a name is often the key itself.
+    #[error(
+        "{origin}: [env] {var}: the value is not a key name; if it is a key, store it with `keyguard key set {var} --from-env {var}` (or --stdin) and remove it from {origin}"
+    )]
+    NotAKeyName { origin: String, var: String },
     #[error(
         "{var} refers to key `{name}`, which is not in profile `{profile}` (see `keyguard key list`; store it with `keyguard key set {name} --profile {profile}`); the command was not started"
     )]
@@ -103,16 +109,38 @@ pub fn parse_env_file(text: &str, origin: &str) -> Result<Vec<EnvLine>, RunError
     Ok(out)
 }
 
-/// The env file's lines as values: `keyguard:NAME` is a key reference.
-pub fn env_file_values(lines: &[EnvLine]) -> Vec<(String, EnvValue)> {
+/// Whether `name` can be a key's name: a valid name that is not itself a key (a value written
+/// where the name belongs must not reach a message or a store lookup).
+fn is_key_name(name: &str) -> bool {
+    check_name("key name", name).is_ok() && crate::keychain::identify(name.as_bytes()).is_none()
+}
+
+/// The env file's lines as values: `keyguard:NAME` is a key reference. A reference whose name
+/// is not a key name is an error naming the line, never the text.
+pub fn env_file_values(
+    lines: &[EnvLine],
+    origin: &str,
+) -> Result<Vec<(String, EnvValue)>, RunError> {
     lines
         .iter()
         .map(|l| {
             let v = match l.value.strip_prefix(REFERENCE_PREFIX) {
-                Some(name) => EnvValue::Key(name.to_string()),
+                Some(name) => {
+                    if !is_key_name(name) {
+                        return Err(RunError::Syntax {
+                            origin: origin.to_string(),
+                            line: l.line,
+                            message: format!(
+                                "{}: `{REFERENCE_PREFIX}` must be followed by a key name (letters, digits, `-`, `_` and `.`, at most 64 characters)",
+                                l.var
+                            ),
+                        });
+                    }
+                    EnvValue::Key(name.to_string())
+                }
                 None => EnvValue::Plain(l.value.clone()),
             };
-            (l.var.clone(), v)
+            Ok((l.var.clone(), v))
         })
         .collect()
 }
@@ -127,6 +155,12 @@ pub fn config_values(
         .map(|(var, v)| match v.as_str() {
             Some(name) => {
                 let name = name.strip_prefix(REFERENCE_PREFIX).unwrap_or(name);
+                if !is_key_name(name) {
+                    return Err(RunError::NotAKeyName {
+                        origin: origin.to_string(),
+                        var: var.clone(),
+                    });
+                }
                 Ok((var.clone(), EnvValue::Key(name.to_string())))
             }
             None => Err(RunError::BadEnvTable {
@@ -197,7 +231,10 @@ mod tests {
             let s = &src[l.line - 1][l.span.0..l.span.1];
             assert!(s.contains(l.value.as_str()), "{s:?} {l:?}");
         }
-        assert_eq!(env_file_values(&lines)[4].1, EnvValue::Key("openai".into()));
+        assert_eq!(
+            env_file_values(&lines, ".env").unwrap()[4].1,
+            EnvValue::Key("openai".into())
+        );
     }
 
     #[test]
@@ -242,5 +279,29 @@ mod tests {
             config_values(&t, "keyguard.toml").unwrap(),
             vec![("OPENAI_API_KEY".into(), EnvValue::Key("openai".into()))]
         );
+    }
+
+    #[test]
+    fn values_that_are_not_key_names_are_never_echoed() {
+        let key: String = (0..36)
+            .map(|i| b"AbCdEfGhJkMnPqRsTuVwXyZ23456789"[(i * 7 + 3) % 31] as char)
+            .collect();
+        let key = format!("ghp_{key}");
+        let t: toml::Table = toml::from_str(&format!("GITHUB_TOKEN = \"{key}\"")).unwrap();
+        let err = config_values(&t, "keyguard.toml").unwrap_err();
+        let msg = err.to_string();
+        assert!(!msg.contains(&key), "{msg}");
+        assert!(
+            msg.contains("[env] GITHUB_TOKEN: the value is not a key name"),
+            "{msg}"
+        );
+        let t: toml::Table = toml::from_str("A = \"keyguard:has space\"").unwrap();
+        assert!(config_values(&t, "keyguard.toml").is_err());
+
+        let bad = format!("T=keyguard:{key}!x\n");
+        let lines = parse_env_file(&bad, ".env").unwrap();
+        let msg = env_file_values(&lines, ".env").unwrap_err().to_string();
+        assert!(msg.starts_with(".env line 1: T:"), "{msg}");
+        assert!(!msg.contains(&key), "{msg}");
     }
 }

@@ -21,7 +21,7 @@ pub fn run(args: &RunArgs) -> Result<Outcome> {
     for file in &args.env_file {
         let shown = crate::sanitize::path(file);
         let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {shown}"))?;
-        values.extend(env_file_values(&parse_env_file(&text, &shown)?));
+        values.extend(env_file_values(&parse_env_file(&text, &shown)?, &shown)?);
     }
     let mut keychain: Option<Keychain> = None;
     if values.iter().any(|(_, v)| matches!(v, EnvValue::Key(_))) {
@@ -31,9 +31,7 @@ pub fn run(args: &RunArgs) -> Result<Outcome> {
         let kc = keychain.as_mut().expect("opened when a key is referenced");
         match kc.get(profile, name) {
             Ok(secret) => Ok(Some(secret)),
-            Err(KeychainError::NotFound { .. }) | Err(KeychainError::InvalidName { .. }) => {
-                Ok(None)
-            }
+            Err(KeychainError::NotFound { .. }) => Ok(None),
             Err(e) => Err(e.into()),
         }
     })?;

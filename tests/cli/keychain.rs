@@ -152,6 +152,43 @@ fn run_passes_plain_env_file_values_and_the_exit_status() {
 }
 
 #[test]
+fn run_never_echoes_a_key_written_where_a_key_name_belongs() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = format!("ghp_{}", Fakes::new(9).alnum(36));
+    write(
+        dir.path(),
+        "keyguard.toml",
+        format!("[env]\nGITHUB_TOKEN = \"{key}\"\n"),
+    );
+    let r = run_with(kg(dir.path(), &[]), &["run", "--", "env"], None);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(!r.stderr.contains(&key), "{}", r.stderr);
+    assert!(!r.stdout.contains(&key), "{}", r.stdout);
+    assert!(
+        r.stderr
+            .contains("[env] GITHUB_TOKEN: the value is not a key name"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !r.stderr.contains("which is not in profile"),
+        "{}",
+        r.stderr
+    );
+
+    write(dir.path(), "keyguard.toml", "");
+    write(dir.path(), "app.env", format!("T=keyguard:{key}=\n"));
+    let r = run_with(
+        kg(dir.path(), &[]),
+        &["run", "--env-file", "app.env", "--", "env"],
+        None,
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(!r.stderr.contains(&key), "{}", r.stderr);
+    assert!(r.stderr.contains("app.env line 1"), "{}", r.stderr);
+}
+
+#[test]
 fn run_without_a_command_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
     let r = run_with(kg(dir.path(), &[]), &["run"], None);
