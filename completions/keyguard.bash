@@ -739,7 +739,7 @@ _keyguard() {
             return 0
             ;;
         keyguard__subcmd__key__subcmd__import)
-            opts="-y -p -h -V --yes --profile --help --version"
+            opts="-y -p -h -V --yes --force --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

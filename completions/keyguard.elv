@@ -251,6 +251,7 @@ set edit:completion:arg-completer[keyguard] = {|@words|
             cand --profile 'Namespace of keys (dev, staging, prod, ...): each profile''s keys are separate entries'
             cand -y 'Don''t ask for confirmation'
             cand --yes 'Don''t ask for confirmation'
+            cand --force 'Replace keys already stored with a different value, and accept a variable set twice in the file (the last line wins)'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'

@@ -171,6 +171,7 @@ complete -c keyguard -n "__fish_keyguard_using_subcommand key; and __fish_seen_s
 complete -c keyguard -n "__fish_keyguard_using_subcommand key; and __fish_seen_subcommand_from rm" -s V -l version -d 'Print version'
 complete -c keyguard -n "__fish_keyguard_using_subcommand key; and __fish_seen_subcommand_from import" -s p -l profile -d 'Namespace of keys (dev, staging, prod, ...): each profile\'s keys are separate entries' -r
 complete -c keyguard -n "__fish_keyguard_using_subcommand key; and __fish_seen_subcommand_from import" -s y -l yes -d 'Don\'t ask for confirmation'
+complete -c keyguard -n "__fish_keyguard_using_subcommand key; and __fish_seen_subcommand_from import" -l force -d 'Replace keys already stored with a different value, and accept a variable set twice in the file (the last line wins)'
 complete -c keyguard -n "__fish_keyguard_using_subcommand key; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help'
 complete -c keyguard -n "__fish_keyguard_using_subcommand key; and __fish_seen_subcommand_from import" -s V -l version -d 'Print version'
 complete -c keyguard -n "__fish_keyguard_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "set" -d 'Store a key (read from a hidden prompt, --stdin or --from-env; never from the command line)'

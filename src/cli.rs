@@ -455,6 +455,11 @@ pub struct KeyImportArgs {
     #[arg(long, short = 'y')]
     pub yes: bool,
 
+    /// Replace keys already stored with a different value, and accept a variable set twice in
+    /// the file (the last line wins)
+    #[arg(long)]
+    pub force: bool,
+
     #[command(flatten)]
     pub profile: ProfileArg,
 }

@@ -304,7 +304,50 @@ fn import(args: &KeyImportArgs, printer: &Printer) -> Result<Outcome> {
     for l in &picked {
         check_name("key name", &l.var)?;
     }
-    let names: Vec<&str> = picked.iter().map(|l| l.var.as_str()).collect();
+    let mut names: Vec<&str> = Vec::new();
+    for l in &picked {
+        if !names.contains(&l.var.as_str()) {
+            names.push(&l.var);
+        }
+    }
+    // Everything is checked before anything is written: a key replaced in the store, or a
+    // variable set twice in the file, could be lost for good.
+    let repeated: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|name| lines.iter().filter(|l| l.var == *name).count() > 1)
+        .collect();
+    if !repeated.is_empty() && !args.force {
+        bail!(
+            "{shown}: {} set more than once; nothing was changed (keep one line each, or \
+             --force to take the last one)",
+            repeated.join(", ")
+        );
+    }
+    // With --force, the last line of a repeated variable is the one stored.
+    let mut last: Vec<&crate::run::EnvLine> = Vec::new();
+    for l in &picked {
+        last.retain(|k| k.var != l.var);
+        last.push(l);
+    }
+    let kc = Keychain::open()?;
+    let mut replaced: Vec<&str> = Vec::new();
+    for l in &last {
+        match kc.get(profile, &l.var) {
+            Ok(existing) if existing.expose() == l.value.as_bytes() => {}
+            Ok(_) => replaced.push(l.var.as_str()),
+            Err(KeychainError::NotFound { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if !replaced.is_empty() && !args.force {
+        bail!(
+            "{shown}: the {} already holds {} (profile {profile}) with a different value; nothing \
+             was changed (compare with `keyguard key get NAME`, or --force to replace)",
+            kc.kind(),
+            replaced.join(", ")
+        );
+    }
     if !args.yes {
         if !std::io::stdin().is_terminal() {
             bail!(
@@ -323,17 +366,19 @@ fn import(args: &KeyImportArgs, printer: &Printer) -> Result<Outcome> {
             printer.info("nothing changed");
             return Ok(Outcome::Clean);
         }
+        let again =
+            std::fs::read_to_string(path).with_context(|| format!("cannot read {shown}"))?;
+        if again != text {
+            bail!("{shown} changed while waiting for the answer; nothing was changed (run again)");
+        }
     }
-    let kc = Keychain::open()?;
+    // The backup holds the secrets: private, never over an earlier one (which may be the only
+    // copy of a key), and the user is told to delete it.
+    let backup = create_backup(path, text.as_bytes())?;
     let when = now();
-    for l in &picked {
+    for l in &last {
         kc.set(profile, &l.var, &Secret::new(l.value.as_bytes()), &when)?;
     }
-    // The backup holds the secrets: private, and the user is told to delete it.
-    let mut backup = path.as_os_str().to_owned();
-    backup.push(".keyguard-backup");
-    let backup = std::path::PathBuf::from(backup);
-    crate::cmd::write_private_file(&backup, text.as_bytes())?;
     let mut src: Vec<String> = text.split('\n').map(str::to_string).collect();
     for l in &picked {
         let row = &mut src[l.line - 1];
@@ -348,11 +393,52 @@ fn import(args: &KeyImportArgs, printer: &Printer) -> Result<Outcome> {
         names.join(", "),
         kc.kind()
     ));
+    if !replaced.is_empty() {
+        printer.warn(&format!(
+            "replaced {} (profile {profile}): the earlier values are gone",
+            replaced.join(", ")
+        ));
+    }
     printer.hint(&format!(
         "the original is in {} (mode 0600): delete it once `keyguard run --env-file {shown} -- CMD` works",
         crate::sanitize::path(&backup)
     ));
     Ok(Outcome::Clean)
+}
+
+/// Writes `bytes` to a new file `FILE.keyguard-backup` (or `.keyguard-backup.1`, `.2`, ... when
+/// taken), created exclusively with mode 0600. Returns its path.
+fn create_backup(path: &Path, bytes: &[u8]) -> Result<std::path::PathBuf> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    for n in 0..1000u32 {
+        let mut name = path.as_os_str().to_owned();
+        name.push(".keyguard-backup");
+        if n > 0 {
+            name.push(format!(".{n}"));
+        }
+        let candidate = std::path::PathBuf::from(name);
+        let shown = crate::sanitize::path(&candidate);
+        match opts.open(&candidate) {
+            Ok(mut f) => {
+                f.write_all(bytes)
+                    .and_then(|()| f.sync_all())
+                    .with_context(|| format!("cannot write the backup {shown}"))?;
+                return Ok(candidate);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e).with_context(|| format!("cannot create the backup {shown}")),
+        }
+    }
+    bail!(
+        "cannot create a backup of {}: too many earlier backups",
+        crate::sanitize::path(path)
+    )
 }
 
 #[cfg(test)]

@@ -433,6 +433,91 @@ fn secret_service_import_moves_env_file_secrets() {
 }
 
 #[test]
+fn secret_service_import_never_replaces_a_key_or_a_backup_unasked() {
+    let Some(vars) = secret_service() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (first, second) = (fake_openai(21), fake_openai(22));
+    let profile = unique("imp2");
+    let profile = &profile[..profile.len().min(60)];
+    let import = |extra: &[&str]| {
+        let mut args = vec!["key", "import", ".env", "-p", profile, "--yes"];
+        args.extend_from_slice(extra);
+        run_with(kg(dir.path(), &vars), &args, None)
+    };
+    let get = || {
+        run_with(
+            kg(dir.path(), &vars),
+            &["key", "get", "OPENAI_API_KEY", "-p", profile],
+            None,
+        )
+        .stdout
+    };
+    let original = format!("OPENAI_API_KEY={first}\n");
+    write(dir.path(), ".env", &original);
+    let r = import(&[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
+    // The same variable with another value: refused, naming the variable only.
+    let again = format!("OPENAI_API_KEY={second}\n");
+    write(dir.path(), ".env", &again);
+    let r = import(&[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("OPENAI_API_KEY"), "{}", r.stderr);
+    assert!(r.stderr.contains("different value"), "{}", r.stderr);
+    assert!(!r.stderr.contains(&first) && !r.stderr.contains(&second));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join(".env")).unwrap(),
+        again
+    );
+    assert!(!dir.path().join(".env.keyguard-backup.1").exists());
+    assert_eq!(get(), format!("{first}\n"));
+
+    // --force replaces, says so, and keeps the first backup beside a new one.
+    let r = import(&["--force"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("replaced OPENAI_API_KEY"), "{}", r.stderr);
+    assert_eq!(get(), format!("{second}\n"));
+    let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap();
+    assert_eq!(read(".env.keyguard-backup"), original);
+    assert_eq!(read(".env.keyguard-backup.1"), again);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join(".env.keyguard-backup.1"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    run_with(
+        kg(dir.path(), &vars),
+        &["key", "rm", "OPENAI_API_KEY", "-p", profile],
+        None,
+    );
+}
+
+#[test]
+fn import_refuses_a_variable_set_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (fake_openai(31), fake_openai(32));
+    let original = format!("D={a}\nD={b}\n");
+    write(dir.path(), "dup.env", &original);
+    let r = run_with(
+        kg(dir.path(), &[]),
+        &["key", "import", "dup.env", "--yes"],
+        None,
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("D set more than once"), "{}", r.stderr);
+    assert!(!r.stderr.contains(&a) && !r.stderr.contains(&b));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("dup.env")).unwrap(),
+        original
+    );
+    assert!(!dir.path().join("dup.env.keyguard-backup").exists());
+}
+
+#[test]
 fn secret_service_set_warns_when_the_key_sits_in_the_repository() {
     let Some(vars) = secret_service() else { return };
     let dir = tempfile::tempdir().unwrap();
