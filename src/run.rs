@@ -89,13 +89,48 @@ pub fn parse_env_file(text: &str, origin: &str) -> Result<Vec<EnvLine>, RunError
         let start = body_at + eq + 1 + lead;
         let rest = after.trim_start();
         let (value, len) = match rest.chars().next() {
-            Some(q @ ('"' | '\'')) => match rest[1..].find(q) {
-                Some(end) => (rest[1..1 + end].to_string(), end + 2),
-                None => return Err(syntax("unterminated quote")),
-            },
+            Some(q @ ('"' | '\'')) => {
+                // In double quotes `\"` and `\\` are escapes (as dotenv reads them); single
+                // quotes take everything literally.
+                let mut value = String::new();
+                let mut end = None;
+                let mut chars = rest.char_indices().skip(1);
+                while let Some((at, c)) = chars.next() {
+                    if c == q {
+                        end = Some(at);
+                        break;
+                    }
+                    if q == '"'
+                        && c == '\\'
+                        && let Some(e @ ('"' | '\\')) = rest[at + 1..].chars().next()
+                    {
+                        value.push(e);
+                        chars.next();
+                        continue;
+                    }
+                    value.push(c);
+                }
+                let Some(end) = end else {
+                    return Err(syntax("unterminated quote"));
+                };
+                let tail = rest[end + 1..].trim_start();
+                if !tail.is_empty() && !tail.starts_with('#') {
+                    return Err(syntax(
+                        "unexpected text after the closing quote (only a `#` comment may follow)",
+                    ));
+                }
+                (value, end + 1)
+            }
             _ => {
-                // An unquoted value ends at ` #` (a comment) or the end of the line.
-                let v = rest.find(" #").map_or(rest, |c| &rest[..c]).trim_end();
+                // An unquoted value ends where whitespace is followed by `#` (a comment), or at
+                // the end of the line; trailing whitespace is not part of it.
+                let cut = rest
+                    .char_indices()
+                    .find(|&(at, c)| {
+                        c.is_whitespace() && rest[at + c.len_utf8()..].starts_with('#')
+                    })
+                    .map_or(rest.len(), |(at, _)| at);
+                let v = rest[..cut].trim_end();
                 (v.to_string(), v.len())
             }
         };
@@ -235,6 +270,42 @@ mod tests {
             env_file_values(&lines, ".env").unwrap()[4].1,
             EnvValue::Key("openai".into())
         );
+    }
+
+    #[test]
+    fn a_tab_before_a_comment_ends_an_unquoted_value() {
+        let text = "B=ghp_abc\t# c\nC=x\t \t\nD=a#b\n";
+        let lines = parse_env_file(text, ".env").unwrap();
+        assert_eq!(lines[0].value, "ghp_abc");
+        assert_eq!(&text[lines[0].span.0..lines[0].span.1], "ghp_abc");
+        assert_eq!(lines[1].value, "x");
+        assert_eq!(lines[2].value, "a#b");
+    }
+
+    #[test]
+    fn escaped_quotes_in_double_quotes() {
+        let line = r#"E="ghp_ab\"x\\y" # c"#;
+        let lines = parse_env_file(line, ".env").unwrap();
+        assert_eq!(lines[0].value, r#"ghp_ab"x\y"#);
+        // The span is the whole quoted text, so a rewrite leaves the comment intact.
+        assert_eq!(&line[lines[0].span.0..lines[0].span.1], r#""ghp_ab\"x\\y""#);
+        let mut rewritten = line.to_string();
+        rewritten.replace_range(lines[0].span.0..lines[0].span.1, "keyguard:E");
+        assert_eq!(rewritten, "E=keyguard:E # c");
+        // Other backslashes stay; single quotes take no escapes.
+        let lines = parse_env_file("A=\"a\\nb\"\nS='x\\'\n", ".env").unwrap();
+        assert_eq!(lines[0].value, "a\\nb");
+        assert_eq!(lines[1].value, "x\\");
+    }
+
+    #[test]
+    fn text_after_a_closing_quote_is_an_error_without_the_value() {
+        for text in ["A=1\nE=\"ghp_secret\"x\n", "A=1\nE='ghp_secret' x\n"] {
+            let msg = parse_env_file(text, "app.env").unwrap_err().to_string();
+            assert!(msg.starts_with("app.env line 2:"), "{msg}");
+            assert!(!msg.contains("ghp_secret"), "{msg}");
+        }
+        assert!(parse_env_file("E=\"a\\\"\n", "x").is_err());
     }
 
     #[test]
