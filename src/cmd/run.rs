@@ -50,15 +50,31 @@ pub fn run(args: &RunArgs) -> Result<Outcome> {
     {
         use std::os::unix::process::CommandExt;
         let err = cmd.exec();
-        Err(anyhow::anyhow!("cannot start {shown}: {err}"))
+        cannot_start(&shown, &err)
     }
     #[cfg(not(unix))]
     {
-        let status = cmd
-            .status()
-            .with_context(|| format!("cannot start {shown}"))?;
+        let status = match cmd.status() {
+            Ok(s) => s,
+            Err(err) => cannot_start(&shown, &err),
+        };
         std::process::exit(status.code().unwrap_or(1));
     }
+}
+
+/// The command did not start: exit as shells do, 127 when it is not found and 126 when it
+/// cannot be executed, so this is not mistaken for the command's own exit status.
+fn cannot_start(shown: &str, err: &std::io::Error) -> ! {
+    let (code, why) = match err.kind() {
+        std::io::ErrorKind::NotFound => (127, "command not found".to_string()),
+        std::io::ErrorKind::PermissionDenied => (126, "not executable (permission denied)".into()),
+        _ => (126, format!("cannot execute it: {err}")),
+    };
+    eprintln!(
+        "keyguard: error: cannot start {}: {why}",
+        crate::sanitize::escape(shown)
+    );
+    std::process::exit(code);
 }
 
 fn secret_to_os(bytes: &[u8]) -> std::ffi::OsString {

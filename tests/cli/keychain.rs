@@ -189,6 +189,25 @@ fn run_never_echoes_a_key_written_where_a_key_name_belongs() {
 }
 
 #[test]
+fn run_exits_127_or_126_when_the_command_cannot_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = run_with(
+        kg(dir.path(), &[]),
+        &["run", "--", "no-such-command-kg-test"],
+        None,
+    );
+    assert_eq!(r.code, 127, "{}", r.stderr);
+    assert!(r.stderr.contains("command not found"), "{}", r.stderr);
+    #[cfg(unix)]
+    {
+        write(dir.path(), "script.sh", "#!/bin/sh\nexit 0\n");
+        let r = run_with(kg(dir.path(), &[]), &["run", "--", "./script.sh"], None);
+        assert_eq!(r.code, 126, "{}", r.stderr);
+        assert!(r.stderr.contains("not executable"), "{}", r.stderr);
+    }
+}
+
+#[test]
 fn run_without_a_command_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
     let r = run_with(kg(dir.path(), &[]), &["run"], None);
