@@ -451,6 +451,23 @@ pub fn gitignore_append(existing: &[u8], npmrc_has_token: bool) -> Option<(Vec<u
             added.push(p.to_string());
         }
     }
+    // Likewise for every other `!.env...` exception of the user's: an env pattern appended after
+    // it would cancel it, so it is stated again after the env patterns (never moved or removed).
+    if let Some(last_env) = added.iter().rposition(|a| a.starts_with(".env")) {
+        let mut at = last_env + 1;
+        while added.get(at).is_some_and(|a| a.starts_with("!.env")) {
+            at += 1;
+        }
+        for l in lines(existing) {
+            let Ok(l) = std::str::from_utf8(l.trim_ascii()) else {
+                continue;
+            };
+            if is_env_negation(l) && !added.iter().any(|a| a == l) {
+                added.insert(at, l.to_string());
+                at += 1;
+            }
+        }
+    }
     if added.is_empty() {
         return None;
     }
@@ -469,6 +486,18 @@ pub fn gitignore_append(existing: &[u8], npmrc_has_token: bool) -> Option<(Vec<u
         out.extend_from_slice(eol.as_bytes());
     }
     Some((out, added))
+}
+
+/// `!.env.production`, `!/.env.ci`, `!**/.env.test`: an exception to the env patterns.
+fn is_env_negation(line: &str) -> bool {
+    let Some(p) = line.strip_prefix('!') else {
+        return false;
+    };
+    let p = p
+        .strip_prefix("**/")
+        .or_else(|| p.strip_prefix('/'))
+        .unwrap_or(p);
+    p.starts_with(".env")
 }
 
 fn plan_gitignore(root: &Path) -> Result<(Option<FileChange>, Vec<String>), InitError> {
@@ -834,6 +863,31 @@ mod tests {
         assert!(text.starts_with("A=\n# kept\nB=default\n\n# added by keyguard"));
         assert!(text.ends_with("\nC=\n"));
         assert!(env_example_update(text.as_bytes(), b"A=1\nC=3\n").is_none());
+    }
+
+    #[test]
+    fn gitignore_restates_the_users_env_exceptions_after_new_env_patterns() {
+        let existing = b"node_modules/\n!.env.production\n!/.env.ci  \n# !.env.comment\n";
+        let (out, added) = gitignore_append(existing, false).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        // The user's lines stay where they were, untouched.
+        assert!(text.starts_with(std::str::from_utf8(existing).unwrap()));
+        // Each exception comes again after the last env pattern appended.
+        let env_star = added.iter().position(|a| a == ".env.*").unwrap();
+        for neg in ["!.env.example", "!.env.production", "!/.env.ci"] {
+            let at = added
+                .iter()
+                .position(|a| a == neg)
+                .unwrap_or_else(|| panic!("{neg}"));
+            assert!(at > env_star, "{neg} in {added:?}");
+        }
+        assert!(!added.iter().any(|a| a.contains("comment")));
+        assert_eq!(added.iter().filter(|a| *a == "!.env.example").count(), 1);
+        assert!(gitignore_append(text.as_bytes(), false).is_none());
+        // Nothing env-related appended: nothing restated.
+        let all = b".env\n.env.local\n.env.*.local\n.env.*\n!.env.example\n!.env.production\n";
+        let (_, added) = gitignore_append(all, false).unwrap();
+        assert!(!added.iter().any(|a| a.starts_with("!")), "{added:?}");
     }
 
     #[test]
