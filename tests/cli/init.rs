@@ -589,3 +589,26 @@ fn appended_env_patterns_keep_the_users_env_exceptions() {
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert_eq!(text(&repo, ".gitignore"), after);
 }
+
+#[test]
+fn env_example_gets_no_key_from_a_comment() {
+    let Some(repo) = repo() else { return };
+    let mut fakes = Fakes::new(7);
+    let hex = fakes.alnum(32).to_lowercase();
+    let other = fakes.alnum(40);
+    let env = format!(
+        "# Stripe keys\n# old stripe key {hex}\n#   API_KEY: {other}\nSTRIPE_KEY=x\n# OLD_TOKEN={other}\n"
+    );
+    repo.write(".env", &env);
+    let run = run_in(repo.path(), &["init", "--yes"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let example = text(&repo, ".env.example");
+    assert_eq!(
+        example,
+        "# Stripe keys\n#   API_KEY:\nSTRIPE_KEY=\n# OLD_TOKEN=\n"
+    );
+    for secret in [&hex, &other] {
+        assert!(!run.stdout.contains(secret.as_str()), "{}", run.stdout);
+        assert!(!run.stderr.contains(secret.as_str()), "{}", run.stderr);
+    }
+}
