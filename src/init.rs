@@ -462,7 +462,10 @@ pub fn gitignore_append(existing: &[u8], npmrc_has_token: bool) -> Option<(Vec<u
             let Ok(l) = std::str::from_utf8(l.trim_ascii()) else {
                 continue;
             };
-            if is_env_negation(l) && !added.iter().any(|a| a == l) {
+            if is_env_negation(l)
+                && !added.iter().any(|a| a == l)
+                && !ignored_by_user(existing, &l[1..])
+            {
                 added.insert(at, l.to_string());
                 at += 1;
             }
@@ -498,6 +501,27 @@ fn is_env_negation(line: &str) -> bool {
         .or_else(|| p.strip_prefix('/'))
         .unwrap_or(p);
     p.starts_with(".env")
+}
+
+/// Whether the user's `.gitignore` alone ends up ignoring the file a negation names (they
+/// re-ignored it further down, say): such a negation is not stated again. A pattern with glob
+/// characters cannot be checked this way and counts as not ignored.
+fn ignored_by_user(existing: &[u8], pattern: &str) -> bool {
+    let path = pattern
+        .strip_prefix("**/")
+        .or_else(|| pattern.strip_prefix('/'))
+        .unwrap_or(pattern);
+    if path.contains(['*', '?', '[', '\\']) {
+        return false;
+    }
+    let mut b = ignore::gitignore::GitignoreBuilder::new("");
+    for l in lines(existing) {
+        if let Ok(l) = std::str::from_utf8(l) {
+            let _ = b.add_line(None, l);
+        }
+    }
+    b.build()
+        .is_ok_and(|g| g.matched(path, path.ends_with('/')).is_ignore())
 }
 
 fn plan_gitignore(root: &Path) -> Result<(Option<FileChange>, Vec<String>), InitError> {
@@ -652,15 +676,40 @@ fn has_assignment_shape(text: &[u8]) -> bool {
         match text.get(j) {
             Some(b'=') if value_follows(j + 1) => return true,
             // `NAME: value` (and not a URL's `scheme://`).
-            Some(b':') if text.get(j + 1) != Some(&b'/') && value_follows(j + 1) => return true,
+            Some(b':')
+                if text.get(j + 1) != Some(&b'/')
+                    && !COMMENT_LABELS.contains(&name)
+                    && value_follows(j + 1) =>
+            {
+                return true;
+            }
             _ => {}
         }
     }
     false
 }
 
+/// Words that head a comment (`# NOTE: ...`) rather than name a variable.
+const COMMENT_LABELS: &[&[u8]] = &[
+    b"NOTE",
+    b"NB",
+    b"TODO",
+    b"FIXME",
+    b"XXX",
+    b"HACK",
+    b"WARNING",
+    b"IMPORTANT",
+    b"SEE",
+    b"DEPRECATED",
+    b"EXAMPLE",
+    b"USAGE",
+    b"OPTIONAL",
+    b"REQUIRED",
+];
+
 /// In `# NAME: value` (a commented-out assignment in YAML's style), the length up to and
-/// including the `:`. The name is environment-style (see `has_assignment_shape`).
+/// including the `:`. The name is environment-style (see `has_assignment_shape`) and no
+/// comment label.
 fn commented_colon_assignment(line: &[u8]) -> Option<usize> {
     let start = line.iter().position(|&b| b == b'#')? + 1;
     let mut i = start;
@@ -674,7 +723,10 @@ fn commented_colon_assignment(line: &[u8]) -> Option<usize> {
     {
         i += 1;
     }
-    if i == name_start || line[name_start].is_ascii_digit() {
+    if i == name_start
+        || line[name_start].is_ascii_digit()
+        || COMMENT_LABELS.contains(&&line[name_start..i])
+    {
         return None;
     }
     while line.get(i).is_some_and(|&b| b == b' ' || b == b'\t') {
@@ -945,11 +997,11 @@ mod tests {
 
     #[test]
     fn env_example_drops_comments_holding_keys() {
-        let env = b"# old stripe key 9f8e7d6c5b4a39281706f5e4d3c2b1a0\n#   API_KEY: 4f1c2e9a7b3d5f8e0a1c2b4d6e8f0a9b\n# Stripe keys\n# rotated: see docs\n# long YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4\n# set TOKEN=abc to debug\nSTRIPE_KEY=sk_x\n";
+        let env = b"# old stripe key 9f8e7d6c5b4a39281706f5e4d3c2b1a0\n#   API_KEY: 4f1c2e9a7b3d5f8e0a1c2b4d6e8f0a9b\n# Stripe keys\n# rotated: see docs\n# NOTE: rotate monthly\n# PASSWORD: hunter2\n# long YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4\n# set TOKEN=abc to debug\nSTRIPE_KEY=sk_x\n";
         let (out, names) = env_example_from(env, &|_| false);
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "#   API_KEY:\n# Stripe keys\n# rotated: see docs\nSTRIPE_KEY=\n"
+            "#   API_KEY:\n# Stripe keys\n# rotated: see docs\n# NOTE: rotate monthly\n# PASSWORD:\nSTRIPE_KEY=\n"
         );
         assert_eq!(names, ["STRIPE_KEY"]);
     }
@@ -1052,6 +1104,11 @@ mod tests {
         let all = b".env\n.env.local\n.env.*.local\n.env.*\n!.env.example\n!.env.production\n";
         let (_, added) = gitignore_append(all, false).unwrap();
         assert!(!added.iter().any(|a| a.starts_with("!")), "{added:?}");
+        // An exception the user revoked further down is not brought back.
+        let (_, added) =
+            gitignore_append(b"!.env.staging\n.env.staging\n!.env.ci\n", false).unwrap();
+        assert!(!added.iter().any(|a| a == "!.env.staging"), "{added:?}");
+        assert!(added.iter().any(|a| a == "!.env.ci"), "{added:?}");
     }
 
     #[test]
