@@ -13,11 +13,16 @@ fi
 export RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}" CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}"
 tmp_home=$(mktemp -d)
 trap 'rm -rf "$tmp_home"' EXIT
-export HOME="$tmp_home" XDG_DATA_HOME="$tmp_home/.local/share" XDG_RUNTIME_DIR="$tmp_home/run"
-mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
-exec dbus-run-session -- bash -c '
+export HOME="$tmp_home" XDG_RUNTIME_DIR="$tmp_home/run" XDG_DATA_HOME="$tmp_home/.local/share" \
+  XDG_CONFIG_HOME="$tmp_home/.config" XDG_CACHE_HOME="$tmp_home/.cache"
+mkdir -p "$XDG_RUNTIME_DIR" "$XDG_DATA_HOME" "$XDG_CONFIG_HOME" "$XDG_CACHE_HOME"
+chmod 700 "$XDG_RUNTIME_DIR"
+# Not exec: the EXIT trap must still run to remove the temporary home once the session ends.
+status=0
+dbus-run-session -- bash -c '
   # --unlock reads the password of this throwaway login keyring from stdin and creates it.
   printf "keyguard-test" | gnome-keyring-daemon --unlock --components=secrets >/dev/null
   export KEYGUARD_TEST_SECRET_SERVICE=1
   exec "$@"
-' with-secret-service "$@"
+' with-secret-service "$@" || status=$?
+exit "$status"

@@ -451,6 +451,26 @@ pub fn gitignore_append(existing: &[u8], npmrc_has_token: bool) -> Option<(Vec<u
             added.push(p.to_string());
         }
     }
+    // Likewise for every other `!.env...` exception of the user's: an env pattern appended after
+    // it would cancel it, so it is stated again after the env patterns (never moved or removed).
+    if let Some(last_env) = added.iter().rposition(|a| a.starts_with(".env")) {
+        let mut at = last_env + 1;
+        while added.get(at).is_some_and(|a| a.starts_with("!.env")) {
+            at += 1;
+        }
+        for l in lines(existing) {
+            let Ok(l) = std::str::from_utf8(l.trim_ascii()) else {
+                continue;
+            };
+            if is_env_negation(l)
+                && !added.iter().any(|a| a == l)
+                && !ignored_by_user(existing, &l[1..])
+            {
+                added.insert(at, l.to_string());
+                at += 1;
+            }
+        }
+    }
     if added.is_empty() {
         return None;
     }
@@ -469,6 +489,39 @@ pub fn gitignore_append(existing: &[u8], npmrc_has_token: bool) -> Option<(Vec<u
         out.extend_from_slice(eol.as_bytes());
     }
     Some((out, added))
+}
+
+/// `!.env.production`, `!/.env.ci`, `!**/.env.test`: an exception to the env patterns.
+fn is_env_negation(line: &str) -> bool {
+    let Some(p) = line.strip_prefix('!') else {
+        return false;
+    };
+    let p = p
+        .strip_prefix("**/")
+        .or_else(|| p.strip_prefix('/'))
+        .unwrap_or(p);
+    p.starts_with(".env")
+}
+
+/// Whether the user's `.gitignore` alone ends up ignoring the file a negation names (they
+/// re-ignored it further down, say): such a negation is not stated again. A pattern with glob
+/// characters cannot be checked this way and counts as not ignored.
+fn ignored_by_user(existing: &[u8], pattern: &str) -> bool {
+    let path = pattern
+        .strip_prefix("**/")
+        .or_else(|| pattern.strip_prefix('/'))
+        .unwrap_or(pattern);
+    if path.contains(['*', '?', '[', '\\']) {
+        return false;
+    }
+    let mut b = ignore::gitignore::GitignoreBuilder::new("");
+    for l in lines(existing) {
+        if let Ok(l) = std::str::from_utf8(l) {
+            let _ = b.add_line(None, l);
+        }
+    }
+    b.build()
+        .is_ok_and(|g| g.matched(path, path.ends_with('/')).is_ignore())
 }
 
 fn plan_gitignore(root: &Path) -> Result<(Option<FileChange>, Vec<String>), InitError> {
@@ -511,7 +564,7 @@ fn env_lines(text: &[u8]) -> Vec<EnvLine<'_>> {
     let mut open_quote: Option<u8> = None;
     for line in lines(text) {
         if let Some(q) = open_quote {
-            if line.contains(&q) {
+            if closing_quote(line, q).is_some() {
                 open_quote = None;
             }
             out.push(EnvLine::Drop);
@@ -543,7 +596,7 @@ fn env_lines(text: &[u8]) -> Vec<EnvLine<'_>> {
         if let Some(&q) = value
             .first()
             .filter(|&&q| q == b'"' || q == b'\'' || q == b'`')
-            && !value[1..].contains(&q)
+            && closing_quote(&value[1..], q).is_none()
         {
             open_quote = Some(q);
         }
@@ -559,9 +612,146 @@ fn env_lines(text: &[u8]) -> Vec<EnvLine<'_>> {
     out
 }
 
+/// Where the quote `q` that opened a value closes in `rest`: inside double quotes `\"` is an
+/// escaped quote (and `\\` a backslash); single quotes and backticks know no escapes.
+fn closing_quote(rest: &[u8], q: u8) -> Option<usize> {
+    let mut i = 0;
+    while i < rest.len() {
+        match rest[i] {
+            b'\\' if q == b'"' => i += 2,
+            b if b == q => return Some(i),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// The bytes a credential is made of: base64 (plain and URL-safe), hex, and the separators keys
+/// use (`sk-proj-...`, `ghp_...`, JWT dots).
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'+' | b'/' | b'=' | b'.' | b'-')
+}
+
+/// Whether `text` holds a run of token bytes that could be a credential: 16 or more with a
+/// digit in it, or 24 or more of any kind. Prose, short words and URLs broken by `:`/`?` pass.
+fn has_credential_like_token(text: &[u8]) -> bool {
+    text.split(|&b| !is_token_byte(b))
+        .any(|run| run.len() >= 24 || (run.len() >= 16 && run.iter().any(u8::is_ascii_digit)))
+}
+
+/// Whether `text` holds `NAME=value` or `NAME: value` with an environment-style name (capitals,
+/// digits and `_`, at least one capital) and a non-empty value.
+fn has_assignment_shape(text: &[u8]) -> bool {
+    let mut i = 0;
+    while i < text.len() {
+        let b = text[i];
+        if !(b.is_ascii_uppercase() || b == b'_')
+            || (i > 0 && (text[i - 1].is_ascii_alphanumeric() || text[i - 1] == b'_'))
+        {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while text
+            .get(i)
+            .is_some_and(|&b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        {
+            i += 1;
+        }
+        let name = &text[start..i];
+        if !name.iter().any(u8::is_ascii_uppercase) {
+            continue;
+        }
+        let mut j = i;
+        while text.get(j).is_some_and(|&b| b == b' ' || b == b'\t') {
+            j += 1;
+        }
+        let value_follows = |k: usize| {
+            let mut k = k;
+            while text.get(k).is_some_and(|&b| b == b' ' || b == b'\t') {
+                k += 1;
+            }
+            text.get(k).is_some_and(|b| !b.is_ascii_whitespace())
+        };
+        match text.get(j) {
+            Some(b'=') if value_follows(j + 1) => return true,
+            // `NAME: value` (and not a URL's `scheme://`).
+            Some(b':')
+                if text.get(j + 1) != Some(&b'/')
+                    && !COMMENT_LABELS.contains(&name)
+                    && value_follows(j + 1) =>
+            {
+                return true;
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Words that head a comment (`# NOTE: ...`) rather than name a variable.
+const COMMENT_LABELS: &[&[u8]] = &[
+    b"NOTE",
+    b"NB",
+    b"TODO",
+    b"FIXME",
+    b"XXX",
+    b"HACK",
+    b"WARNING",
+    b"IMPORTANT",
+    b"SEE",
+    b"DEPRECATED",
+    b"EXAMPLE",
+    b"USAGE",
+    b"OPTIONAL",
+    b"REQUIRED",
+];
+
+/// In `# NAME: value` (a commented-out assignment in YAML's style), the length up to and
+/// including the `:`. The name is environment-style (see `has_assignment_shape`) and no
+/// comment label.
+fn commented_colon_assignment(line: &[u8]) -> Option<usize> {
+    let start = line.iter().position(|&b| b == b'#')? + 1;
+    let mut i = start;
+    while line.get(i).is_some_and(|b| b.is_ascii_whitespace()) {
+        i += 1;
+    }
+    let name_start = i;
+    while line
+        .get(i)
+        .is_some_and(|&b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+    {
+        i += 1;
+    }
+    if i == name_start
+        || line[name_start].is_ascii_digit()
+        || COMMENT_LABELS.contains(&&line[name_start..i])
+    {
+        return None;
+    }
+    while line.get(i).is_some_and(|&b| b == b' ' || b == b'\t') {
+        i += 1;
+    }
+    (line.get(i) == Some(&b':') && line.get(i + 1) != Some(&b'/')).then_some(i + 1)
+}
+
+/// The part of a comment or blank line `.env.example` may hold, or `None` to drop it whole: a
+/// commented-out assignment (`# OLD_KEY=...`, `# OLD_KEY: ...`) keeps its name only, and a
+/// comment that still holds a credential-like token, an assignment or something `secret_in`
+/// finds is dropped.
+fn kept_comment<'a>(line: &'a [u8], secret_in: &dyn Fn(&[u8]) -> bool) -> Option<&'a [u8]> {
+    let line = match commented_assignment(line).or_else(|| commented_colon_assignment(line)) {
+        Some(end) => &line[..end],
+        None => line,
+    };
+    let keep = !has_credential_like_token(line) && !has_assignment_shape(line) && !secret_in(line);
+    keep.then_some(line)
+}
+
 /// `.env.example` made from `.env`: comments and blank lines kept, every value emptied. A
-/// commented-out assignment (`# OLD_KEY=...`) keeps its name only, and a comment for which
-/// `secret_in` is true (the secret rules find a key in it) is dropped.
+/// commented-out assignment (`# OLD_KEY=...`) keeps its name only, and a comment that could hold
+/// a key (a credential-like token, an assignment, or `secret_in` is true: the secret rules find
+/// a key in it) is dropped whole.
 pub fn env_example_from(env: &[u8], secret_in: &dyn Fn(&[u8]) -> bool) -> (Vec<u8>, Vec<String>) {
     let eol = line_ending(env).as_bytes();
     let mut out = Vec::new();
@@ -569,13 +759,9 @@ pub fn env_example_from(env: &[u8], secret_in: &dyn Fn(&[u8]) -> bool) -> (Vec<u
     for l in env_lines(env) {
         match l {
             EnvLine::Keep(line) => {
-                let line = match commented_assignment(line) {
-                    Some(end) => &line[..end],
-                    None => line,
-                };
-                if secret_in(line) {
+                let Some(line) = kept_comment(line, secret_in) else {
                     continue;
-                }
+                };
                 out.extend_from_slice(line);
             }
             EnvLine::Var { export, name } => {
@@ -809,9 +995,66 @@ mod tests {
         );
     }
 
+    #[test]
+    fn env_example_drops_comments_holding_keys() {
+        let env = b"# old stripe key 9f8e7d6c5b4a39281706f5e4d3c2b1a0\n#   API_KEY: 4f1c2e9a7b3d5f8e0a1c2b4d6e8f0a9b\n# Stripe keys\n# rotated: see docs\n# NOTE: rotate monthly\n# PASSWORD: hunter2\n# long YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4\n# set TOKEN=abc to debug\nSTRIPE_KEY=sk_x\n";
+        let (out, names) = env_example_from(env, &|_| false);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "#   API_KEY:\n# Stripe keys\n# rotated: see docs\n# NOTE: rotate monthly\n# PASSWORD:\nSTRIPE_KEY=\n"
+        );
+        assert_eq!(names, ["STRIPE_KEY"]);
+    }
+
+    #[test]
+    fn escaped_quote_keeps_a_double_quoted_value_open() {
+        let env = b"A=\"say \\\"hi\\\" then\n# not a comment 1234567890abcdefgh\n# value line\nend\"\nB=\"x\\\\\"\n# real\nC='a\\'\n# real too\n";
+        let (out, names) = env_example_from(env, &|_| false);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "A=\nB=\n# real\nC=\n# real too\n"
+        );
+        assert_eq!(names, ["A", "B", "C"]);
+    }
+
+    /// A run of 16+ token bytes with a digit, or of 24+.
+    fn credential_like_runs(text: &[u8]) -> Vec<String> {
+        text.split(|&b| !is_token_byte(b))
+            .filter(|r| r.len() >= 24 || (r.len() >= 16 && r.iter().any(u8::is_ascii_digit)))
+            .map(|r| String::from_utf8_lossy(r).into_owned())
+            .collect()
+    }
+
+    proptest::proptest! {
+        /// No credential-like token of `.env`, in a value, a comment or a multi-line value,
+        /// ends up in `.env.example`.
+        #[test]
+        fn env_example_never_holds_a_credential_like_token(
+            lines in proptest::collection::vec(
+                (0..6u8, "[A-Z_]{1,8}", "[a-z ]{0,12}", "[A-Za-z0-9_+/=.-]{0,14}[0-9][A-Za-z0-9_+/=.-]{1,30}|[A-Za-z_+/=.-]{24,40}", "[ :=#]{0,3}"),
+                0..10,
+            )
+        ) {
+            let mut env = String::new();
+            for (shape, name, prose, token, sep) in &lines {
+                env.push_str(&match shape {
+                    0 => format!("# {prose}{sep}{token}\n"),
+                    1 => format!("#{name}{sep}{token} {prose}\n"),
+                    2 => format!("{name}={token}\n"),
+                    3 => format!("{name}=\"{prose}\\\"{sep}\n# {token}\n{prose}\"\n"),
+                    4 => format!("# {prose} {name}: {token}\n"),
+                    _ => format!("export {name} = '{prose}\n#{token}\n'\n"),
+                });
+            }
+            let (out, _) = env_example_from(env.as_bytes(), &|_| false);
+            let leaked = credential_like_runs(&out);
+            proptest::prop_assert!(leaked.is_empty(), "{:?} from {:?}", leaked, env);
+        }
+    }
+
     proptest::proptest! {
         /// Whatever `.env` holds, every line of the example is a kept comment or blank line
-        /// of the input, or ends in `=`.
+        /// of the input, or ends in `=` (or, a commented-out `# NAME: value`, in `:`).
         #[test]
         fn env_example_never_holds_a_value(env in "(([ #A-Za-z_]{0,6}(export )?[A-Z_]{1,5} ?= ?[\"'`]?[ -~]{0,12}|#[ -~]{0,12}|)\r?\n){0,8}") {
             let (out, _) = env_example_from(env.as_bytes(), &|_| false);
@@ -819,7 +1062,9 @@ mod tests {
             for line in lines(&out) {
                 let t = line.trim_ascii();
                 proptest::prop_assert!(
-                    t.is_empty() || t.ends_with(b"=") || (t.starts_with(b"#") && input.contains(&line)),
+                    t.is_empty()
+                        || t.ends_with(b"=")
+                        || (t.starts_with(b"#") && (t.ends_with(b":") || input.contains(&line))),
                     "{:?} from {:?}", String::from_utf8_lossy(line), env
                 );
             }
@@ -834,6 +1079,36 @@ mod tests {
         assert!(text.starts_with("A=\n# kept\nB=default\n\n# added by keyguard"));
         assert!(text.ends_with("\nC=\n"));
         assert!(env_example_update(text.as_bytes(), b"A=1\nC=3\n").is_none());
+    }
+
+    #[test]
+    fn gitignore_restates_the_users_env_exceptions_after_new_env_patterns() {
+        let existing = b"node_modules/\n!.env.production\n!/.env.ci  \n# !.env.comment\n";
+        let (out, added) = gitignore_append(existing, false).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        // The user's lines stay where they were, untouched.
+        assert!(text.starts_with(std::str::from_utf8(existing).unwrap()));
+        // Each exception comes again after the last env pattern appended.
+        let env_star = added.iter().position(|a| a == ".env.*").unwrap();
+        for neg in ["!.env.example", "!.env.production", "!/.env.ci"] {
+            let at = added
+                .iter()
+                .position(|a| a == neg)
+                .unwrap_or_else(|| panic!("{neg}"));
+            assert!(at > env_star, "{neg} in {added:?}");
+        }
+        assert!(!added.iter().any(|a| a.contains("comment")));
+        assert_eq!(added.iter().filter(|a| *a == "!.env.example").count(), 1);
+        assert!(gitignore_append(text.as_bytes(), false).is_none());
+        // Nothing env-related appended: nothing restated.
+        let all = b".env\n.env.local\n.env.*.local\n.env.*\n!.env.example\n!.env.production\n";
+        let (_, added) = gitignore_append(all, false).unwrap();
+        assert!(!added.iter().any(|a| a.starts_with("!")), "{added:?}");
+        // An exception the user revoked further down is not brought back.
+        let (_, added) =
+            gitignore_append(b"!.env.staging\n.env.staging\n!.env.ci\n", false).unwrap();
+        assert!(!added.iter().any(|a| a == "!.env.staging"), "{added:?}");
+        assert!(added.iter().any(|a| a == "!.env.ci"), "{added:?}");
     }
 
     #[test]

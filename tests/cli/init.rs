@@ -558,3 +558,57 @@ fn declining_every_prompt_changes_nothing() {
     p.exp_eof().unwrap();
     assert_eq!(snapshot(repo.path()), before);
 }
+
+#[test]
+fn appended_env_patterns_keep_the_users_env_exceptions() {
+    let Some(repo) = repo() else { return };
+    let original = "node_modules/\n!.env.production\n";
+    repo.write(".gitignore", original);
+    repo.write(".env.production", "PUBLIC_URL=https://example.org\n");
+    repo.write(".env.staging", "PUBLIC_URL=https://staging.example.org\n");
+    let run = run_in(repo.path(), &["init", "--yes"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let after = text(&repo, ".gitignore");
+    assert!(after.starts_with(original), "{after:?}");
+    let env_star = after.find("\n.env.*\n").expect("`.env.*` appended");
+    assert!(
+        after[env_star..].contains("\n!.env.production\n"),
+        "{after:?}"
+    );
+    // git agrees: the exception still holds, and other env files are ignored.
+    let ignored = |rel: &str| {
+        repo.cmd(&["check-ignore", "-q", rel])
+            .status()
+            .unwrap()
+            .success()
+    };
+    assert!(!ignored(".env.production"));
+    assert!(ignored(".env.staging"));
+    assert!(!ignored(".env.example"));
+    let again = run_in(repo.path(), &["init", "--yes"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(text(&repo, ".gitignore"), after);
+}
+
+#[test]
+fn env_example_gets_no_key_from_a_comment() {
+    let Some(repo) = repo() else { return };
+    let mut fakes = Fakes::new(7);
+    let hex = fakes.alnum(32).to_lowercase();
+    let other = fakes.alnum(40);
+    let env = format!(
+        "# Stripe keys\n# old stripe key {hex}\n#   API_KEY: {other}\nSTRIPE_KEY=x\n# OLD_TOKEN={other}\n"
+    );
+    repo.write(".env", &env);
+    let run = run_in(repo.path(), &["init", "--yes"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let example = text(&repo, ".env.example");
+    assert_eq!(
+        example,
+        "# Stripe keys\n#   API_KEY:\nSTRIPE_KEY=\n# OLD_TOKEN=\n"
+    );
+    for secret in [&hex, &other] {
+        assert!(!run.stdout.contains(secret.as_str()), "{}", run.stdout);
+        assert!(!run.stderr.contains(secret.as_str()), "{}", run.stderr);
+    }
+}
