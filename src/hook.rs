@@ -12,6 +12,8 @@
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
+use crate::repo::OpenError;
+
 pub const HOOK_NAME: &str = "pre-commit";
 /// The name the hook that was there before keyguard's is kept under, beside it.
 pub const CHAINED_NAME: &str = "pre-commit.keyguard-chained";
@@ -87,36 +89,12 @@ impl HooksDir {
 
 /// Finds the repository `start` is in and the directory its hooks run from.
 pub fn locate(start: &Path) -> Result<HooksDir, HookError> {
-    let named = if start == Path::new(".") {
-        std::env::current_dir().unwrap_or_else(|_| start.to_path_buf())
-    } else {
-        start.to_path_buf()
-    };
-    if std::fs::symlink_metadata(start).is_err() {
-        return Err(HookError::NotFound {
-            path: shown(&named),
-        });
-    }
-    let repo = git2::Repository::discover(start).map_err(|e| {
-        if e.code() == git2::ErrorCode::NotFound {
-            HookError::NotARepository {
-                path: shown(&named),
-            }
-        } else {
-            HookError::Repository {
-                path: shown(&named),
-                message: e.message().to_string(),
-            }
-        }
+    let (repo, workdir) = crate::repo::open_worktree(start).map_err(|e| match e {
+        OpenError::NotFound { path } => HookError::NotFound { path },
+        OpenError::NotARepository { path } => HookError::NotARepository { path },
+        OpenError::Repository { path, message } => HookError::Repository { path, message },
+        OpenError::Bare { path } => HookError::Bare { path },
     })?;
-    let workdir = match repo.workdir() {
-        Some(w) if !repo.is_bare() => w.to_path_buf(),
-        _ => {
-            return Err(HookError::Bare {
-                path: shown(repo.path()),
-            });
-        }
-    };
     let config_error = |e: git2::Error| HookError::Config {
         path: shown(&workdir),
         message: e.message().to_string(),

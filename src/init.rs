@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use crate::engine::Scanner;
 use crate::hook::{self, HooksDir};
+use crate::repo::OpenError;
 use crate::rules::{Kind, RuleSet};
 
 /// The comment heading the block `init` appends to `.gitignore`.
@@ -168,36 +169,12 @@ impl Plan {
 
 /// Finds the repository `start` is in (a non-bare one) and computes the plan.
 pub fn plan(start: &Path) -> Result<Plan, InitError> {
-    let named = if start == Path::new(".") {
-        std::env::current_dir().unwrap_or_else(|_| start.to_path_buf())
-    } else {
-        start.to_path_buf()
-    };
-    if std::fs::symlink_metadata(start).is_err() {
-        return Err(InitError::NotFound {
-            path: shown(&named),
-        });
-    }
-    let repo = git2::Repository::discover(start).map_err(|e| {
-        if e.code() == git2::ErrorCode::NotFound {
-            InitError::NotARepository {
-                path: shown(&named),
-            }
-        } else {
-            InitError::Repository {
-                path: shown(&named),
-                message: e.message().to_string(),
-            }
-        }
+    let (repo, root) = crate::repo::open_worktree(start).map_err(|e| match e {
+        OpenError::NotFound { path } => InitError::NotFound { path },
+        OpenError::NotARepository { path } => InitError::NotARepository { path },
+        OpenError::Repository { path, message } => InitError::Repository { path, message },
+        OpenError::Bare { path } => InitError::Bare { path },
     })?;
-    let root = match repo.workdir() {
-        Some(w) if !repo.is_bare() => w.to_path_buf(),
-        _ => {
-            return Err(InitError::Bare {
-                path: shown(repo.path()),
-            });
-        }
-    };
 
     let (gitignore, gitignore_added) = plan_gitignore(&root)?;
     let tracked_env = tracked_env_files(&repo, &root)?;
