@@ -534,25 +534,54 @@ pub struct Identity {
 /// value must be (nearly) all of one match, so a generic rule's hit inside a longer text does not
 /// count. Provider-less (generic) rules are ignored.
 pub fn identify(value: &[u8]) -> Option<Identity> {
-    use std::sync::OnceLock;
-    static SCANNER: OnceLock<Option<crate::engine::Scanner>> = OnceLock::new();
-    let scanner = SCANNER
-        .get_or_init(|| {
-            crate::engine::Scanner::new(Arc::new(crate::rules::RuleSet::builtin())).ok()
-        })
-        .as_ref()?;
+    let scanner = whole_value_scanner()?;
     let rules = scanner.rules().clone();
-    scanner
-        .scan(value)
-        .into_iter()
-        .filter(|m| m.end - m.start == value.len())
-        .map(|m| rules.get(m.rule))
+    whole_matches(scanner, value)
+        .map(|m| rules.get(m))
         .find(|r| !r.is_generic())
         .map(|rule| Identity {
             provider: rule.spec.provider.clone(),
             title: rule.spec.title.clone(),
             redacted: crate::finding::redact(value, rule.keyword_prefix_len(value)),
         })
+}
+
+/// The ids of the provider (non-generic) rules whose match is the whole of `value`, in catalogue
+/// order: what a bare key (from stdin or the keychain) is, by format.
+pub fn matching_rules(value: &[u8]) -> Vec<String> {
+    let Some(scanner) = whole_value_scanner() else {
+        return Vec::new();
+    };
+    let rules = scanner.rules().clone();
+    let mut ids: Vec<String> = Vec::new();
+    for rule in whole_matches(scanner, value).map(|m| rules.get(m)) {
+        if !rule.is_generic() && !ids.iter().any(|i| i == rule.id()) {
+            ids.push(rule.id().to_string());
+        }
+    }
+    ids
+}
+
+fn whole_value_scanner() -> Option<&'static crate::engine::Scanner> {
+    use std::sync::OnceLock;
+    static SCANNER: OnceLock<Option<crate::engine::Scanner>> = OnceLock::new();
+    SCANNER
+        .get_or_init(|| {
+            crate::engine::Scanner::new(Arc::new(crate::rules::RuleSet::builtin())).ok()
+        })
+        .as_ref()
+}
+
+/// Rule indexes of the matches that cover all of `value`.
+fn whole_matches<'a>(
+    scanner: &'a crate::engine::Scanner,
+    value: &'a [u8],
+) -> impl Iterator<Item = usize> + 'a {
+    scanner
+        .scan(value)
+        .into_iter()
+        .filter(move |m| m.end - m.start == value.len())
+        .map(|m| m.rule)
 }
 
 /// Trims one trailing line ending (`echo` adds one). Returns whether one was removed.

@@ -11,6 +11,7 @@ pub mod finding;
 pub mod hook;
 pub mod init;
 pub mod keychain;
+pub mod providers;
 pub mod repo;
 pub mod report;
 pub mod rules;

@@ -1,0 +1,352 @@
+//! The one HTTP client every adapter uses, and the rules it enforces: requests go only to the
+//! provider's base URL (official host, or `KEYGUARD_<PROVIDER>_API_BASE`), redirects are never
+//! followed, every call has one overall deadline, and failures of the transport become reasons
+//! (`unknown`), never key verdicts. Nothing here logs a request; keys travel only in the headers
+//! an adapter sets.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use reqwest::Method;
+use reqwest::blocking::{Client, RequestBuilder, Response};
+use serde_json::Value;
+
+/// The default deadline for one call (connect, send, and read the whole response).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Provider responses we read are small JSON documents; a larger body is cut here.
+const MAX_BODY: usize = 1 << 20;
+
+/// A base URL an adapter may talk to: scheme, host, optional port and path prefix, no trailing
+/// slash. Built only from an adapter's official host list or the override variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Base {
+    url: String,
+    overridden: bool,
+}
+
+impl Base {
+    /// One of an adapter's official hosts (`https://api.openai.com`).
+    pub fn official(url: &'static str) -> Base {
+        Base {
+            url: url.trim_end_matches('/').to_string(),
+            overridden: false,
+        }
+    }
+
+    /// A base from the override variable's syntax rules, for tests that point an adapter at a
+    /// local server without touching the environment.
+    pub fn parse(value: &str) -> Result<Base, BaseError> {
+        parse_override("base URL", value)
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Whether `KEYGUARD_<PROVIDER>_API_BASE` replaced the official host.
+    pub fn overridden(&self) -> bool {
+        self.overridden
+    }
+}
+
+/// The name of a provider's override variable: `KEYGUARD_OPENAI_API_BASE` for `openai`.
+pub fn override_var(provider_id: &str) -> String {
+    let id: String = provider_id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("KEYGUARD_{id}_API_BASE")
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BaseError {
+    #[error(
+        "{var}=`{value}` is not a usable base URL: {why} (expected e.g. `http://127.0.0.1:9000` or `https://proxy.example.com/openai`)"
+    )]
+    Invalid {
+        var: String,
+        value: String,
+        why: &'static str,
+    },
+}
+
+/// The override for a provider, from `KEYGUARD_<PROVIDER>_API_BASE`: it replaces every official
+/// host of the provider (a test server, or a company's egress proxy, serves them all).
+pub fn override_base(provider_id: &str) -> Result<Option<Base>, BaseError> {
+    let var = override_var(provider_id);
+    match std::env::var(&var) {
+        Ok(value) if !value.trim().is_empty() => parse_override(&var, value.trim()).map(Some),
+        _ => Ok(None),
+    }
+}
+
+fn parse_override(var: &str, value: &str) -> Result<Base, BaseError> {
+    let invalid = |why| BaseError::Invalid {
+        var: var.to_string(),
+        value: crate::sanitize::escape(value).into_owned(),
+        why,
+    };
+    let url = reqwest::Url::parse(value).map_err(|_| invalid("it does not parse as a URL"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid("only http and https are supported"));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(invalid("it has no host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid("credentials do not belong in a base URL"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid("a base URL takes no query or fragment"));
+    }
+    Ok(Base {
+        url: url.as_str().trim_end_matches('/').to_string(),
+        overridden: true,
+    })
+}
+
+/// Every `KEYGUARD_*_API_BASE` variable set for one of `provider_ids`, for the warning each
+/// command prints before its first request.
+pub fn overrides<'a>(provider_ids: impl IntoIterator<Item = &'a str>) -> Vec<(String, String)> {
+    provider_ids
+        .into_iter()
+        .filter_map(|id| {
+            let var = override_var(id);
+            std::env::var(&var)
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| (var, crate::sanitize::escape(v.trim()).into_owned()))
+        })
+        .collect()
+}
+
+/// Why a call produced no answer to read.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CallError {
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+    #[error("cannot reach {host}: {detail}")]
+    Unreachable { host: String, detail: String },
+    #[error("the request failed: {0}")]
+    Failed(String),
+}
+
+/// A provider's answer: status, the headers adapters look at, and the body (cut at 1 MiB).
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub location: Option<String>,
+    pub retry_after: Option<String>,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    /// The body as JSON, `Value::Null` when it is not JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+
+    /// A response header as text (at most 200 characters), if present and readable.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .filter(|s| !s.is_empty())
+            .map(|s| crate::sanitize::escape(&s.chars().take(200).collect::<String>()).into_owned())
+    }
+
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// What every adapter treats alike: rate limits, server errors and redirects say nothing
+    /// about the key, so they are `unknown`. `None` leaves the reply to the adapter.
+    pub fn inconclusive(&self) -> Option<String> {
+        match self.status {
+            429 => Some(match &self.retry_after {
+                Some(after) => format!(
+                    "rate limited (HTTP 429, retry after {})",
+                    crate::sanitize::escape(after)
+                ),
+                None => "rate limited (HTTP 429)".to_string(),
+            }),
+            500..=599 => Some(format!("the provider failed (HTTP {})", self.status)),
+            300..=399 => Some(format!(
+                "the provider answered with a redirect (HTTP {}), which keyguard does not follow",
+                self.status
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// The client: no redirects, one deadline per call, rustls.
+#[derive(Clone)]
+pub struct Http {
+    client: Client,
+    timeout: Duration,
+}
+
+impl Http {
+    pub fn new(timeout: Duration) -> Http {
+        install_crypto_provider();
+        let client = Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
+            .user_agent(concat!("keyguard/", env!("CARGO_PKG_VERSION")))
+            .https_only(false)
+            .build()
+            .expect("the HTTP client configuration is static and valid");
+        Http { client, timeout }
+    }
+
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// A request to `path` (starting with `/`, may carry a query) under `base`. Adapters build
+    /// every request through here, so none can name another host.
+    pub fn request(&self, method: Method, base: &Base, path: &str) -> RequestBuilder {
+        debug_assert!(path.starts_with('/'), "paths are absolute: {path}");
+        self.client
+            .request(method, format!("{}{}", base.url(), path))
+            .header(reqwest::header::ACCEPT, "application/json")
+    }
+
+    /// Sends and reads the whole reply within the deadline.
+    pub fn send(&self, request: RequestBuilder) -> Result<Reply, CallError> {
+        let response = request.send().map_err(|e| self.call_error(&e))?;
+        read_reply(response, self)
+    }
+
+    fn call_error(&self, e: &reqwest::Error) -> CallError {
+        let host = e
+            .url()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_else(|| "the provider".into());
+        if e.is_timeout() {
+            CallError::Timeout(self.timeout)
+        } else if e.is_connect() {
+            CallError::Unreachable {
+                host,
+                detail: root_cause(e),
+            }
+        } else {
+            // reqwest's message names the URL; keys never travel in URLs, but keep it short.
+            CallError::Failed(root_cause(e))
+        }
+    }
+}
+
+fn read_reply(response: Response, http: &Http) -> Result<Reply, CallError> {
+    use std::io::Read;
+    let status = response.status().as_u16();
+    let header = |name: reqwest::header::HeaderName| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(200).collect::<String>())
+    };
+    let location = header(reqwest::header::LOCATION);
+    let retry_after = header(reqwest::header::RETRY_AFTER);
+    let headers = response.headers().clone();
+    let mut body = Vec::new();
+    response
+        .take(MAX_BODY as u64)
+        .read_to_end(&mut body)
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::TimedOut
+                || e.to_string().contains("timed out")
+                || e.to_string().contains("timeout")
+            {
+                CallError::Timeout(http.timeout)
+            } else {
+                CallError::Failed(format!("reading the answer: {e}"))
+            }
+        })?;
+    Ok(Reply {
+        status,
+        location,
+        retry_after,
+        headers,
+        body,
+    })
+}
+
+/// The innermost cause, without the URL reqwest puts in its own message.
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut inner: &(dyn std::error::Error + 'static) = e;
+    while let Some(next) = inner.source() {
+        inner = next;
+    }
+    crate::sanitize::escape(&inner.to_string()).into_owned()
+}
+
+/// rustls needs one process-wide crypto provider; ring builds without cmake or a C++ toolchain.
+fn install_crypto_provider() {
+    static DONE: OnceLock<()> = OnceLock::new();
+    DONE.get_or_init(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+/// Shared so the verify worker threads reuse one connection pool.
+pub type SharedHttp = Arc<Http>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn override_variable_names_are_upper_snake() {
+        assert_eq!(override_var("openai"), "KEYGUARD_OPENAI_API_BASE");
+        assert_eq!(
+            override_var("hugging-face"),
+            "KEYGUARD_HUGGING_FACE_API_BASE"
+        );
+    }
+
+    #[test]
+    fn overrides_are_checked() {
+        let ok = parse_override("V", "http://127.0.0.1:9000/").unwrap();
+        assert_eq!(ok.url(), "http://127.0.0.1:9000");
+        assert!(ok.overridden());
+        let prefix = parse_override("V", "https://proxy.example.com/openai").unwrap();
+        assert_eq!(prefix.url(), "https://proxy.example.com/openai");
+        for bad in [
+            "127.0.0.1:9000",
+            "ftp://example.com",
+            "https://user:pw@example.com",
+            "https://example.com/?x=1",
+            "not a url",
+        ] {
+            assert!(parse_override("V", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn rate_limits_server_errors_and_redirects_are_inconclusive() {
+        let reply = |status| Reply {
+            status,
+            location: None,
+            retry_after: None,
+            headers: Default::default(),
+            body: vec![],
+        };
+        for s in [429, 500, 502, 503, 301, 302, 307] {
+            assert!(reply(s).inconclusive().is_some(), "{s}");
+        }
+        for s in [200, 400, 401, 403, 404] {
+            assert!(reply(s).inconclusive().is_none(), "{s}");
+        }
+    }
+}

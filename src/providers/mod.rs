@@ -1,0 +1,546 @@
+//! Provider adapters: one module per provider, each declaring what it can do with a key — verify
+//! (is it live?), create (a new key by API), revoke (kill a key by API) — and the dashboard and
+//! steps for what must be done by hand. Knows nothing of the command line, prompts or reports.
+//!
+//! Rules every adapter follows (enforced by `http`): requests go only to the provider's official
+//! host or its `KEYGUARD_<PROVIDER>_API_BASE` override; no redirect is followed; one deadline per
+//! call; 429, 5xx, redirects and transport failures are `unknown`, never `dead`; a verification
+//! never spends money and never changes anything; the key travels only in the header the
+//! provider expects, and no text that leaves an adapter (verdict details, errors) quotes it.
+
+pub mod http;
+
+mod github;
+mod groq;
+mod openai;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+pub use crate::finding::Secret;
+pub use http::{Base, BaseError, CallError, DEFAULT_TIMEOUT, Http, Reply};
+
+/// What a verification concluded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Live,
+    Dead,
+    Unknown,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Live => "live",
+            Status::Dead => "dead",
+            Status::Unknown => "unknown",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A verification's answer: the status, what the provider said of the key's owner (account,
+/// key name) when it says anything, and why, in keyguard's words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub status: Status,
+    /// The account, organisation or key name the provider reported, if any.
+    pub account: Option<String>,
+    /// One line: why this status (e.g. "HTTP 401 invalid_api_key", "timed out after 10s").
+    pub detail: String,
+}
+
+impl Verdict {
+    pub fn live(account: Option<String>, detail: impl Into<String>) -> Verdict {
+        Verdict {
+            status: Status::Live,
+            account: account.map(|a| crate::sanitize::escape(&a).into_owned()),
+            detail: detail.into(),
+        }
+    }
+
+    pub fn dead(detail: impl Into<String>) -> Verdict {
+        Verdict {
+            status: Status::Dead,
+            account: None,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn unknown(detail: impl Into<String>) -> Verdict {
+        Verdict {
+            status: Status::Unknown,
+            account: None,
+            detail: detail.into(),
+        }
+    }
+
+    /// Removes every copy of `key` from the texts a provider filled (some echo the key in error
+    /// messages or names). Adapters call it before returning.
+    pub fn scrubbed(mut self, key: &Secret) -> Verdict {
+        self.detail = scrub(&self.detail, key);
+        self.account = self.account.map(|a| scrub(&a, key));
+        self
+    }
+}
+
+/// `text` with the key, and any token quoting 8 or more of its characters (providers quote a
+/// key's head: "Incorrect API key provided: sk-proj-abc***xyz"), replaced by `<key>`.
+pub fn scrub(text: &str, key: &Secret) -> String {
+    let Ok(k) = std::str::from_utf8(key.expose()) else {
+        return text.to_string();
+    };
+    if k.len() < 8 {
+        return text.to_string();
+    }
+    let out = text.replace(k, "<key>");
+    let quotes_key = |token: &str| {
+        let core = token.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_');
+        let head: String = core
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+            .collect();
+        head.len() >= 8 && k.contains(&head)
+    };
+    let mut result = String::with_capacity(out.len());
+    for (i, token) in out.split(' ').enumerate() {
+        if i > 0 {
+            result.push(' ');
+        }
+        result.push_str(if quotes_key(token) { "<key>" } else { token });
+    }
+    result
+}
+
+/// What an adapter can do by API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Capabilities {
+    pub verify: bool,
+    pub create: bool,
+    pub revoke: bool,
+}
+
+/// What a person does by hand: where, and the steps.
+#[derive(Debug, Clone, Copy)]
+pub struct Manual {
+    /// Where keys are managed (create, delete, roll).
+    pub dashboard: &'static str,
+    /// Steps to create a replacement key by hand.
+    pub create: &'static [&'static str],
+    /// Steps to revoke (delete, disable) the old key by hand.
+    pub revoke: &'static [&'static str],
+    /// Where to look for use of the key by someone else (usage, billing, audit log).
+    pub usage: &'static str,
+}
+
+/// An admin credential some adapters need for `create` or `revoke`: what it is, and the
+/// environment variable or keychain entry it is read from (never argv).
+#[derive(Debug, Clone, Copy)]
+pub struct AdminSpec {
+    /// e.g. "an OpenAI admin key (sk-admin-…, from an organization Owner)".
+    pub what: &'static str,
+    /// Environment variable read when no `--admin-key NAME` keychain entry is named.
+    pub env: &'static str,
+    /// Provider rule ids the admin credential's format must match (empty: any).
+    pub rules: &'static [&'static str],
+}
+
+/// A non-secret setting an adapter needs for some operations (an OpenAI project id, an AWS user
+/// name), given as `--param NAME=VALUE` or `KEYGUARD_<PROVIDER>_<NAME>`.
+#[derive(Debug, Clone, Copy)]
+pub struct ParamSpec {
+    pub name: &'static str,
+    pub help: &'static str,
+}
+
+/// Which rules find the two halves of a two-part key.
+#[derive(Debug, Clone, Copy)]
+pub struct Pairing {
+    pub id_rules: &'static [&'static str],
+    pub secret_rules: &'static [&'static str],
+}
+
+/// A key an adapter made.
+pub struct Created {
+    pub key: Secret,
+    /// The provider's id for it, if it has one.
+    pub id: Option<String>,
+    /// What the provider calls it (its name or label).
+    pub name: Option<String>,
+    pub detail: String,
+}
+
+/// What a revocation did.
+#[derive(Debug, Clone)]
+pub struct Revoked {
+    /// e.g. "deleted key key_abc from project proj_x".
+    pub detail: String,
+    /// False when the provider's own word is that the action can be undone (AWS Inactive,
+    /// Google undelete within 30 days, Anthropic inactive).
+    pub permanent: bool,
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ProviderError {
+    #[error("{provider} has no API for this; do it by hand")]
+    NotSupported { provider: &'static str },
+    #[error("this needs {what}; set {env} or name a keychain entry with --admin-key NAME")]
+    NeedsAdmin {
+        what: &'static str,
+        env: &'static str,
+    },
+    #[error("this needs the {provider} setting `{name}` ({help}): pass --param {name}=VALUE")]
+    NeedsParam {
+        provider: &'static str,
+        name: &'static str,
+        help: &'static str,
+    },
+    #[error("{0}")]
+    Call(#[from] CallError),
+    /// The provider answered, and refused or could not do it; in keyguard's words.
+    #[error("{0}")]
+    Refused(String),
+}
+
+impl ProviderError {
+    pub fn refused(reply: &Reply, what: &str) -> ProviderError {
+        let code = error_code(&reply.json());
+        ProviderError::Refused(match code {
+            Some(c) => format!("{what}: HTTP {} ({c})", reply.status),
+            None => format!("{what}: HTTP {}", reply.status),
+        })
+    }
+}
+
+/// Non-secret settings for one run.
+pub type Params = BTreeMap<String, String>;
+
+/// Everything an adapter call may use. Built per provider by the command.
+pub struct Cx<'a> {
+    pub http: &'a Http,
+    pub provider: &'static str,
+    /// `KEYGUARD_<PROVIDER>_API_BASE`, resolved by the command (`http::override_base`): when set
+    /// it replaces every official host of the provider.
+    pub base_override: Option<&'a Base>,
+    /// The admin credential, when the user configured one.
+    pub admin: Option<&'a Secret>,
+    pub params: &'a Params,
+}
+
+impl Cx<'_> {
+    /// The base for one of the provider's official hosts (or the override).
+    pub fn base(&self, official: &'static str) -> Base {
+        match self.base_override {
+            Some(b) => b.clone(),
+            None => Base::official(official),
+        }
+    }
+
+    pub fn param(&self, spec: &ParamSpec) -> Result<&str, ProviderError> {
+        self.params
+            .get(spec.name)
+            .map(String::as_str)
+            .ok_or(ProviderError::NeedsParam {
+                provider: self.provider,
+                name: spec.name,
+                help: spec.help,
+            })
+    }
+
+    pub fn admin(&self, spec: &AdminSpec) -> Result<&Secret, ProviderError> {
+        self.admin.ok_or(ProviderError::NeedsAdmin {
+            what: spec.what,
+            env: spec.env,
+        })
+    }
+
+    /// Sends `request`, mapping a transport failure to an `unknown` verdict.
+    pub fn send(&self, request: reqwest::blocking::RequestBuilder) -> Result<Reply, Verdict> {
+        self.http
+            .send(request)
+            .map_err(|e| Verdict::unknown(e.to_string()))
+    }
+}
+
+/// One run's network side: the client, and each provider's base override checked once (an
+/// invalid `KEYGUARD_<PROVIDER>_API_BASE` is an error before any request).
+pub struct Session {
+    http: Http,
+    overrides: BTreeMap<&'static str, Option<Base>>,
+}
+
+impl Session {
+    pub fn new(timeout: std::time::Duration) -> Session {
+        Session {
+            http: Http::new(timeout),
+            overrides: BTreeMap::new(),
+        }
+    }
+
+    pub fn http(&self) -> &Http {
+        &self.http
+    }
+
+    /// Resolves `p`'s base override. Returns the warning to print when one is set (once per
+    /// provider per run).
+    pub fn prepare(&mut self, p: &dyn Provider) -> Result<Option<String>, BaseError> {
+        if self.overrides.contains_key(p.id()) {
+            return Ok(None);
+        }
+        let base = http::override_base(p.id())?;
+        let warning = base.as_ref().map(|b| {
+            format!(
+                "{} is set: {} requests go to {} instead of the official host",
+                http::override_var(p.id()),
+                p.name(),
+                crate::sanitize::escape(b.url())
+            )
+        });
+        self.overrides.insert(p.id(), base);
+        Ok(warning)
+    }
+
+    /// The context for calls to `p` (`prepare` first; unprepared providers use official hosts).
+    pub fn cx<'a>(
+        &'a self,
+        p: &dyn Provider,
+        admin: Option<&'a Secret>,
+        params: &'a Params,
+    ) -> Cx<'a> {
+        Cx {
+            http: &self.http,
+            provider: p.id(),
+            base_override: self.overrides.get(p.id()).and_then(Option::as_ref),
+            admin,
+            params,
+        }
+    }
+}
+
+/// One provider. Implementations are unit structs registered in `ALL`.
+pub trait Provider: Send + Sync {
+    /// The catalogue's provider id (`openai`, `google`): the one findings carry.
+    fn id(&self) -> &'static str;
+    /// Other names a user may type (`gemini` for `google`).
+    fn aliases(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// The provider's name for people.
+    fn name(&self) -> &'static str;
+    /// Catalogue rule ids whose keys this adapter can verify. Findings of other rules of the same
+    /// provider (an OAuth client id, a webhook URL) are not keys it can check.
+    fn rules(&self) -> &'static [&'static str];
+    fn capabilities(&self) -> Capabilities;
+    fn manual(&self) -> Manual;
+    fn admin(&self) -> Option<AdminSpec> {
+        None
+    }
+    fn params(&self) -> &'static [ParamSpec] {
+        &[]
+    }
+    /// For keys made of two parts (AWS access key id + secret, Twilio SID + secret): the adapter
+    /// takes them joined as `ID:SECRET`, and `scan --verify` joins an id finding with a secret
+    /// finding of the same file to verify them together.
+    fn pairing(&self) -> Option<Pairing> {
+        None
+    }
+    /// Checks `key` looks like one of this provider's keys before any network call. The default
+    /// asks the catalogue which rule the whole value matches.
+    fn check_format(&self, key: &Secret) -> Result<(), String> {
+        check_format_by_rules(self.name(), self.rules(), key)
+    }
+    /// Is `key` live? Never changes anything, never spends money.
+    fn verify(&self, cx: &Cx, key: &Secret) -> Verdict;
+    fn create(&self, _cx: &Cx) -> Result<Created, ProviderError> {
+        Err(ProviderError::NotSupported {
+            provider: self.name(),
+        })
+    }
+    fn revoke(&self, _cx: &Cx, _key: &Secret) -> Result<Revoked, ProviderError> {
+        Err(ProviderError::NotSupported {
+            provider: self.name(),
+        })
+    }
+}
+
+/// Every adapter, in the order `keyguard rotate --help` lists them.
+static ALL: &[&dyn Provider] = &[&openai::OpenAi, &groq::Groq, &github::GitHub];
+
+pub fn all() -> &'static [&'static dyn Provider] {
+    ALL
+}
+
+/// The adapter for a name a user typed (id or alias, any case).
+pub fn find(name: &str) -> Option<&'static dyn Provider> {
+    let name = name.to_ascii_lowercase();
+    ALL.iter()
+        .copied()
+        .find(|p| p.id() == name || p.aliases().contains(&name.as_str()))
+}
+
+/// The adapter that can verify findings of `rule_id`, if any.
+pub fn for_rule(rule_id: &str) -> Option<&'static dyn Provider> {
+    ALL.iter().copied().find(|p| p.rules().contains(&rule_id))
+}
+
+/// The adapter and rule for a bare key value, recognised by format.
+pub fn identify(key: &Secret) -> Option<(&'static dyn Provider, String)> {
+    let rules = crate::keychain::matching_rules(key.expose());
+    rules
+        .iter()
+        .find_map(|r| for_rule(r).map(|p| (p, r.clone())))
+}
+
+/// `check_format` by the catalogue: the whole value must match one of `rules`.
+pub fn check_format_by_rules(name: &str, rules: &[&str], key: &Secret) -> Result<(), String> {
+    let matched = crate::keychain::matching_rules(key.expose());
+    if matched.iter().any(|r| rules.contains(&r.as_str())) {
+        return Ok(());
+    }
+    let redacted = crate::finding::redact(key.expose(), 0);
+    Err(match matched.first() {
+        Some(other) => format!(
+            "the key {redacted} does not look like a {name} key (its format matches the rule `{other}`)"
+        ),
+        None => format!("the key {redacted} does not look like a {name} key"),
+    })
+}
+
+/// A provider's machine-readable error code from common JSON error shapes: OpenAI
+/// `{"error":{"code"|"type"}}`, Anthropic `{"error":{"type"}}`, Google `{"error":{"status"}}`,
+/// Slack `{"error":"…"}`. Only short code-like strings are returned (never a message, which may
+/// quote the key).
+pub fn error_code(body: &serde_json::Value) -> Option<String> {
+    let candidates = [
+        body.pointer("/error/code"),
+        body.pointer("/error/status"),
+        body.pointer("/error/type"),
+        body.pointer("/error"),
+        body.pointer("/code"),
+        body.pointer("/type"),
+    ];
+    candidates.into_iter().flatten().find_map(|v| {
+        let s = match v {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Number(n) => n.to_string(),
+            _ => return None,
+        };
+        let code_like = !s.is_empty()
+            && s.len() <= 64
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+        code_like.then_some(s)
+    })
+}
+
+/// The common shape of a verification by one authenticated GET: 2xx live, `dead_statuses` dead,
+/// everything else unknown. `account` reads the owner from a live reply.
+pub fn verify_by_status(
+    cx: &Cx,
+    key: &Secret,
+    request: reqwest::blocking::RequestBuilder,
+    dead_statuses: &[u16],
+    account: impl Fn(&serde_json::Value) -> Option<String>,
+) -> Verdict {
+    let reply = match cx.send(request) {
+        Ok(r) => r,
+        Err(v) => return v.scrubbed(key),
+    };
+    classify(&reply, dead_statuses, account).scrubbed(key)
+}
+
+/// The verdict for a reply under the common rules (see `verify_by_status`).
+pub fn classify(
+    reply: &Reply,
+    dead_statuses: &[u16],
+    account: impl Fn(&serde_json::Value) -> Option<String>,
+) -> Verdict {
+    if let Some(why) = reply.inconclusive() {
+        return Verdict::unknown(why);
+    }
+    let code = error_code(&reply.json());
+    let with_code = |s: String| match &code {
+        Some(c) => format!("{s} ({c})"),
+        None => s,
+    };
+    if reply.is_success() {
+        Verdict::live(account(&reply.json()), format!("HTTP {}", reply.status))
+    } else if dead_statuses.contains(&reply.status) {
+        Verdict::dead(with_code(format!("HTTP {}", reply.status)))
+    } else {
+        Verdict::unknown(with_code(format!("unexpected HTTP {}", reply.status)))
+    }
+}
+
+/// A string field of a JSON reply, for account names.
+pub fn json_str(body: &serde_json::Value, pointer: &str) -> Option<String> {
+    body.pointer(pointer)
+        .and_then(|v| v.as_str())
+        .filter(|s| !s.is_empty())
+        .map(|s| s.chars().take(120).collect())
+}
+
+/// Runs an adapter's verification with the format checked first.
+pub fn verify_checked(p: &dyn Provider, cx: &Cx, key: &Secret) -> Verdict {
+    if let Err(why) = p.check_format(key) {
+        return Verdict::unknown(why);
+    }
+    p.verify(cx, key)
+}
+
+#[cfg(test)]
+pub(crate) mod testing;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scrub_removes_the_key_and_quoted_heads() {
+        let key = Secret::new(b"sk-proj-abcdefghijklmnopqrstuvwxyz0123456789");
+        let text = "Incorrect API key provided: sk-proj-abcdefgh***6789. You can find...";
+        let out = scrub(text, &key);
+        assert!(!out.contains("sk-proj-abcdefgh"), "{out}");
+        let full = format!(
+            "key {} here",
+            "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789"
+        );
+        assert_eq!(scrub(&full, &key), "key <key> here");
+    }
+
+    #[test]
+    fn error_codes_are_read_but_messages_are_not() {
+        let openai = serde_json::json!({"error":{"message":"Incorrect API key provided: sk-abc","type":"invalid_request_error","code":"invalid_api_key"}});
+        assert_eq!(error_code(&openai).as_deref(), Some("invalid_api_key"));
+        let slack = serde_json::json!({"ok":false,"error":"invalid_auth"});
+        assert_eq!(error_code(&slack).as_deref(), Some("invalid_auth"));
+        let message_only = serde_json::json!({"error":"Invalid API Key provided: sk_live_abc"});
+        assert_eq!(error_code(&message_only), None);
+    }
+
+    #[test]
+    fn names_and_aliases_resolve() {
+        assert_eq!(find("OpenAI").map(|p| p.id()), Some("openai"));
+        assert!(find("nonesuch").is_none());
+        for p in all() {
+            assert!(!p.rules().is_empty(), "{} lists no rules", p.id());
+            let catalogue = crate::rules::RuleSet::builtin();
+            for r in p.rules() {
+                let rule = catalogue
+                    .rules()
+                    .iter()
+                    .find(|x| x.spec.id == *r)
+                    .unwrap_or_else(|| panic!("{}: no rule {r}", p.id()));
+                assert_eq!(rule.spec.provider, p.id(), "{r}");
+            }
+        }
+    }
+}
