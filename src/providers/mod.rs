@@ -10,8 +10,11 @@
 
 pub mod http;
 
+mod cohere;
+mod deepseek;
 mod github;
 mod groq;
+mod mistral;
 mod openai;
 
 use std::collections::BTreeMap;
@@ -372,7 +375,14 @@ pub trait Provider: Send + Sync {
 }
 
 /// Every adapter, in the order `keyguard rotate --help` lists them.
-static ALL: &[&dyn Provider] = &[&openai::OpenAi, &groq::Groq, &github::GitHub];
+static ALL: &[&dyn Provider] = &[
+    &openai::OpenAi,
+    &groq::Groq,
+    &github::GitHub,
+    &mistral::Mistral,
+    &deepseek::DeepSeek,
+    &cohere::Cohere,
+];
 
 pub fn all() -> &'static [&'static dyn Provider] {
     ALL
