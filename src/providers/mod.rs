@@ -14,8 +14,10 @@ mod cohere;
 mod deepseek;
 mod github;
 mod groq;
+mod huggingface;
 mod mistral;
 mod openai;
+mod replicate;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -379,9 +381,11 @@ static ALL: &[&dyn Provider] = &[
     &openai::OpenAi,
     &groq::Groq,
     &github::GitHub,
+    &huggingface::HuggingFace,
     &mistral::Mistral,
     &deepseek::DeepSeek,
     &cohere::Cohere,
+    &replicate::Replicate,
 ];
 
 pub fn all() -> &'static [&'static dyn Provider] {
