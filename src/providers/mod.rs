@@ -18,6 +18,7 @@ mod huggingface;
 mod mistral;
 mod openai;
 mod replicate;
+mod stripe;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -386,6 +387,7 @@ static ALL: &[&dyn Provider] = &[
     &deepseek::DeepSeek,
     &cohere::Cohere,
     &replicate::Replicate,
+    &stripe::Stripe,
 ];
 
 pub fn all() -> &'static [&'static dyn Provider] {
