@@ -10,6 +10,7 @@
 
 pub mod http;
 
+mod anthropic;
 mod github;
 mod groq;
 mod openai;
@@ -372,7 +373,12 @@ pub trait Provider: Send + Sync {
 }
 
 /// Every adapter, in the order `keyguard rotate --help` lists them.
-static ALL: &[&dyn Provider] = &[&openai::OpenAi, &groq::Groq, &github::GitHub];
+static ALL: &[&dyn Provider] = &[
+    &openai::OpenAi,
+    &groq::Groq,
+    &github::GitHub,
+    &anthropic::Anthropic,
+];
 
 pub fn all() -> &'static [&'static dyn Provider] {
     ALL
