@@ -12,6 +12,7 @@ pub mod http;
 
 mod anthropic;
 mod github;
+mod google;
 mod groq;
 mod openai;
 
@@ -378,6 +379,7 @@ static ALL: &[&dyn Provider] = &[
     &groq::Groq,
     &github::GitHub,
     &anthropic::Anthropic,
+    &google::Google,
 ];
 
 pub fn all() -> &'static [&'static dyn Provider] {
