@@ -15,6 +15,7 @@ mod github;
 mod google;
 mod groq;
 mod openai;
+mod openrouter;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -380,6 +381,7 @@ static ALL: &[&dyn Provider] = &[
     &github::GitHub,
     &anthropic::Anthropic,
     &google::Google,
+    &openrouter::OpenRouter,
 ];
 
 pub fn all() -> &'static [&'static dyn Provider] {
