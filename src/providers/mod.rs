@@ -16,6 +16,7 @@ mod google;
 mod groq;
 mod openai;
 mod openrouter;
+mod xai;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -382,6 +383,7 @@ static ALL: &[&dyn Provider] = &[
     &anthropic::Anthropic,
     &google::Google,
     &openrouter::OpenRouter,
+    &xai::Xai,
 ];
 
 pub fn all() -> &'static [&'static dyn Provider] {
