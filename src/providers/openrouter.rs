@@ -19,6 +19,9 @@
 //!   its redacted `label`, or by `hash` equal to the key's SHA-256 in hex (third-party clients
 //!   say that is what the hash is; OpenRouter does not document it, so it is only ever a second
 //!   way to match, never assumed). The old key itself is never sent.
+//! - Pages: the management-keys page is linked from the docs; `/settings/keys` (the catalogue's
+//!   dashboard) and `/activity` (where third-party docs send users to see requests) are not
+//!   confirmed by an OpenRouter doc page.
 
 use reqwest::Method;
 use serde_json::{Map, Value, json};

@@ -20,6 +20,9 @@
 //!   made with the old key itself, so `revoke` needs no list. `PUT /auth/api-keys/{id}` could
 //!   only disable it (reversible); `revoke` deletes.
 //! - Both hosts go through `cx.base(...)`: `KEYGUARD_XAI_API_BASE` replaces both.
+//! - Paths of the management endpoints come from the Management API reference's endpoint list
+//!   (create, list, update, delete, propagation); the delete's response body is not documented,
+//!   so any 2xx is success. The console pages below `https://console.x.ai` are not confirmed.
 
 use reqwest::Method;
 use serde_json::{Value, json};
