@@ -10,15 +10,19 @@
 
 pub mod http;
 
+mod anthropic;
 mod cohere;
 mod deepseek;
 mod github;
+mod google;
 mod groq;
 mod huggingface;
 mod mistral;
 mod openai;
+mod openrouter;
 mod replicate;
 mod stripe;
+mod xai;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -379,14 +383,20 @@ pub trait Provider: Send + Sync {
 
 /// Every adapter, in the order `keyguard rotate --help` lists them.
 static ALL: &[&dyn Provider] = &[
+    // LLM providers first: what keyguard's users leak most.
     &openai::OpenAi,
+    &anthropic::Anthropic,
+    &google::Google,
     &groq::Groq,
-    &github::GitHub,
-    &huggingface::HuggingFace,
     &mistral::Mistral,
+    &openrouter::OpenRouter,
+    &xai::Xai,
     &deepseek::DeepSeek,
     &cohere::Cohere,
+    &huggingface::HuggingFace,
     &replicate::Replicate,
+    // Then the rest of the stack.
+    &github::GitHub,
     &stripe::Stripe,
 ];
 

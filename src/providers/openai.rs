@@ -264,7 +264,7 @@ fn find_project_key(
 
 /// Whether OpenAI's redacted form (`sk-abc...xyz`, `sk-proj-****xyz`) fits `key`: its head and
 /// tail, around the elided middle, must both match.
-fn redacted_fits(redacted: &str, key: &Secret) -> bool {
+pub(super) fn redacted_fits(redacted: &str, key: &Secret) -> bool {
     let Ok(k) = std::str::from_utf8(key.expose()) else {
         return false;
     };
