@@ -107,22 +107,24 @@ pub fn run(args: &RotateArgs, out: &mut dyn Write) -> Result<Outcome> {
     }
 
     // Every answer a script must give, read and checked before anything changes.
-    let keychain = Keychain::open()?;
-    let old = match &old_source {
-        OldSource::Keychain => keychain.get(&opts.profile, &opts.key_name)?,
-        OldSource::Stdin => read_stdin("the old key")?,
+    // Keys from stdin, the environment or a scan first: a malformed one is refused even where
+    // no keychain answers.
+    let given_old = match &old_source {
+        OldSource::Keychain | OldSource::Pending => None,
+        OldSource::Stdin => Some(read_stdin("the old key")?),
         OldSource::SecretHash(h) => {
-            rotate::audit::find_secret(&opts.repo, h)?.ok_or_else(|| {
+            Some(rotate::audit::find_secret(&opts.repo, h)?.ok_or_else(|| {
                 anyhow::anyhow!(
                     "no finding with secret_hash {} in {} (its files and history)",
                     crate::sanitize::escape(h),
                     crate::sanitize::path(&opts.repo)
                 )
-            })?
+            })?)
         }
-        OldSource::Pending => unreachable!("only on resume"),
     };
-    if let Err(why) = provider.check_format(&old) {
+    if let Some(o) = &given_old
+        && let Err(why) = provider.check_format(o)
+    {
         bail!("the old key is refused before any request: {why}");
     }
     let new = match &new_source {
@@ -130,21 +132,17 @@ pub fn run(args: &RotateArgs, out: &mut dyn Write) -> Result<Outcome> {
         NewSource::Env(var) => Some(read_env(var)?),
         NewSource::Auto => None,
     };
-    if let Some(n) = &new {
-        if let Err(why) = provider.check_format(n) {
-            bail!("the new key is refused before any request: {why}");
-        }
-        if n == &old {
-            bail!("the new key is the old key: create a different one");
-        }
+    if let Some(n) = &new
+        && let Err(why) = provider.check_format(n)
+    {
+        bail!("the new key is refused before any request: {why}");
     }
-    let admin = admin(
-        provider,
-        opts.admin_key.as_deref(),
-        &opts.profile,
-        &keychain,
-    )?;
-    if new.is_none() && !ask.interactive() && !(provider.capabilities().create && admin.is_some()) {
+    let admin_configured = args.admin_key.is_some()
+        || provider
+            .admin()
+            .is_some_and(|a| std::env::var_os(a.env).is_some_and(|v| !v.is_empty()));
+    if new.is_none() && !ask.interactive() && !(provider.capabilities().create && admin_configured)
+    {
         let by_api = match provider.admin() {
             Some(a) if provider.capabilities().create => format!(
                 ", or let keyguard create it: set {} or name a keychain entry with --admin-key NAME ({})",
@@ -157,6 +155,23 @@ pub fn run(args: &RotateArgs, out: &mut dyn Write) -> Result<Outcome> {
              --new-key-env VAR{by_api}"
         );
     }
+    let keychain = Keychain::open()?;
+    let old = match given_old {
+        Some(o) => o,
+        None => keychain.get(&opts.profile, &opts.key_name)?,
+    };
+    if let Err(why) = provider.check_format(&old) {
+        bail!("the old key is refused before any request: {why}");
+    }
+    if new.as_ref() == Some(&old) {
+        bail!("the new key is the old key: create a different one");
+    }
+    let admin = admin(
+        provider,
+        opts.admin_key.as_deref(),
+        &opts.profile,
+        &keychain,
+    )?;
     let mut session = Session::new(Duration::from_secs(args.timeout));
     if let Some(w) = session.prepare(provider)? {
         printer.warn(&w);
