@@ -47,11 +47,10 @@ pub fn run(args: &RotateArgs, out: &mut dyn Write) -> Result<Outcome> {
     };
     let Some(key_name) = args.key.clone() else {
         bail!(match old_source {
-            OldSource::Keychain => format!(
-                "name the old key: --key NAME (the keychain entry that holds it, where the new key \
-                 will go), or give it with --old-key-stdin or --secret-hash HASH (with --key NAME \
-                 for the new key)"
-            ),
+            OldSource::Keychain => "name the old key: --key NAME (the keychain entry that holds \
+                 it, where the new key will go), or give it with --old-key-stdin or --secret-hash \
+                 HASH (with --key NAME for the new key)"
+                .to_string(),
             _ => "--key NAME is required: it names the keychain entry the new key is stored in"
                 .to_string(),
         });

@@ -126,16 +126,19 @@ pub fn github() -> Fake {
     })
 }
 
+/// A project's keys: key id → (key, service account id).
+pub type ProjectKeys = Arc<Mutex<BTreeMap<String, (String, Option<String>)>>>;
+
 /// OpenAI: `GET /v1/models` by key; with the admin key, one project's keys: create a service
 /// account (a new key), list keys by redacted value, delete a key or a service account.
 pub struct OpenAi {
     pub fake: Fake,
     /// key id → (key, service account id)
-    pub keys: Arc<Mutex<BTreeMap<String, (String, Option<String>)>>>,
+    pub keys: ProjectKeys,
 }
 
 pub fn openai(admin: &str, project: &str, seed: u64) -> OpenAi {
-    let keys: Arc<Mutex<BTreeMap<String, (String, Option<String>)>>> = Arc::default();
+    let keys: ProjectKeys = Arc::default();
     let fakes = Arc::new(Mutex::new(Fakes::new(seed)));
     let (admin, project, k) = (admin.to_string(), project.to_string(), keys.clone());
     let fake = Fake::start(move |r, live| {
