@@ -100,6 +100,9 @@ pub enum NewSource {
 pub trait Ask {
     fn interactive(&self) -> bool;
     fn confirm(&mut self, question: &str, default: bool) -> anyhow::Result<Option<bool>>;
+    /// A question `--yes` does not answer (going on with a new key nobody could check): only a
+    /// person at a terminal can say yes.
+    fn ask_person(&mut self, question: &str) -> anyhow::Result<Option<bool>>;
     /// A key typed at a hidden prompt.
     fn secret(&mut self, prompt: &str) -> anyhow::Result<Option<Secret>>;
 }
@@ -115,6 +118,9 @@ impl Ask for Script {
     }
     fn confirm(&mut self, _: &str, _: bool) -> anyhow::Result<Option<bool>> {
         Ok(self.yes.then_some(true))
+    }
+    fn ask_person(&mut self, _: &str) -> anyhow::Result<Option<bool>> {
+        Ok(None)
     }
     fn secret(&mut self, _: &str) -> anyhow::Result<Option<Secret>> {
         Ok(None)
@@ -137,6 +143,13 @@ impl Ask for Terminal {
         let answer = dialoguer::Confirm::new()
             .with_prompt(crate::sanitize::escape(question))
             .default(default)
+            .interact_opt()?;
+        Ok(Some(answer.unwrap_or(false)))
+    }
+    fn ask_person(&mut self, question: &str) -> anyhow::Result<Option<bool>> {
+        let answer = dialoguer::Confirm::new()
+            .with_prompt(crate::sanitize::escape(question))
+            .default(false)
             .interact_opt()?;
         Ok(Some(answer.unwrap_or(false)))
     }
@@ -548,14 +561,9 @@ impl Run<'_> {
                     "check the new key by hand (make one request with it), or retry when {} answers",
                     self.opts.provider.name()
                 );
-                let go_on = if self.ask.interactive() {
-                    self.ask.confirm(
-                        "The new key could not be checked. Go on as if it works?",
-                        false,
-                    )?
-                } else {
-                    None
-                };
+                let go_on = self
+                    .ask
+                    .ask_person("The new key could not be checked. Go on as if it works?")?;
                 if go_on == Some(true) {
                     self.state.record(
                         Step::Verify,

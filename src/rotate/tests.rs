@@ -26,6 +26,10 @@ impl<F: FnMut(&str) -> Option<bool>> Ask for Scripted<F> {
         self.asked.push(q.to_string());
         Ok((self.confirm)(q))
     }
+    fn ask_person(&mut self, q: &str) -> anyhow::Result<Option<bool>> {
+        self.asked.push(q.to_string());
+        Ok((self.confirm)(q))
+    }
     fn secret(&mut self, q: &str) -> anyhow::Result<Option<Secret>> {
         self.asked.push(q.to_string());
         Ok(self.secrets.pop())
@@ -318,4 +322,41 @@ fn the_plan_names_every_step_and_what_it_would_do() {
     let revoke = first.find("5. Revoke").unwrap();
     let create = first.find("2. Create").unwrap();
     assert!(revoke < create, "{first}");
+}
+
+#[test]
+fn at_a_terminal_a_person_may_go_on_with_an_unverifiable_key_and_the_record_says_so() {
+    let server = Server::start();
+    server.mount(Mock::given(method("GET")).respond_with(ResponseTemplate::new(503)));
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = options(&dir.path().join("records"), dir.path());
+    opts.audit = false;
+    opts.prove_timeout = Duration::ZERO;
+    let kc = mock_keychain();
+    let session = session(&server);
+    let mut ask = Scripted {
+        confirm: |_: &str| Some(true),
+        secrets: vec![],
+        asked: vec![],
+    };
+    let mut out = Vec::new();
+    let run = Run {
+        opts: &opts,
+        state: new_state(&opts),
+        keys: Keys {
+            old: groq_key(7),
+            new: Some(groq_key(8)),
+            admin: None,
+        },
+        keychain: &kc,
+        session: &session,
+        ask: &mut ask,
+        out: &mut out,
+    };
+    // The old key cannot be proven dead either (the provider is down): finished, not proven.
+    assert_eq!(run.run().unwrap(), Finished::NotProven);
+    assert!(ask.asked.iter().any(|q| q.contains("could not be checked")));
+    let record = all_files(&opts.record_dir);
+    assert!(record.contains("went on without a check"), "{record}");
+    assert!(record.contains("NOT PROVEN"), "{record}");
 }
