@@ -643,3 +643,78 @@ mod pty {
         run_with(kg(dir.path(), &vars), &["key", "rm", &name], None);
     }
 }
+
+/// `--secret-hash` finds the old key in a repository's history (it was committed, then removed),
+/// and step 7 lists that commit with its date.
+#[test]
+fn secret_service_rotate_by_secret_hash_finds_the_key_in_history_and_audits_it() {
+    use crate::support::git::{Repo, git_available};
+    let Some(mut vars) = secret_service() else {
+        return;
+    };
+    if !git_available() && skip_missing("git") {
+        return;
+    }
+    let mut f = Fakes::new(111);
+    let (old, new) = (f.checksummed("ghp_"), f.checksummed("ghp_"));
+    let repo = Repo::init();
+    repo.write("deploy.sh", format!("export GITHUB_TOKEN={old}\n"));
+    let leaked_in = repo.commit_all("deploy script");
+    repo.write(
+        "deploy.sh",
+        "export GITHUB_TOKEN=\"$(keyguard key get gh)\"\n",
+    );
+    repo.commit_all("read the token from the keychain");
+    let scan = crate::support::run_in(repo.path(), &["scan", "git", "--format", "json"]);
+    assert_eq!(scan.code, 1, "{}", scan.stderr);
+    let report: serde_json::Value = serde_json::from_str(&scan.stdout).unwrap();
+    let hash = report["findings"][0]["secret_hash"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let github = fake_providers::github();
+    github.make_live(&old);
+    github.make_live(&new);
+    vars.push(("KEYGUARD_GITHUB_API_BASE".into(), github.uri()));
+    vars.push(("NEW".into(), new.clone()));
+    let name = unique("sh");
+    let work = tempfile::tempdir().unwrap();
+    let repo_arg = repo.path().to_string_lossy().into_owned();
+    let r = run_with(
+        kg(work.path(), &vars),
+        &[
+            "rotate",
+            "github",
+            "--secret-hash",
+            &hash,
+            "--repo",
+            &repo_arg,
+            "--key",
+            &name,
+            "--new-key-env",
+            "NEW",
+            "--yes",
+            "--record-dir",
+            "rec",
+        ],
+        None,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!github.is_live(&old));
+    let text = record(&work.path().join("rec"));
+    assert!(
+        text.contains(&format!("deploy.sh:1 in commit {}", &leaked_in[..12])),
+        "{text}"
+    );
+    assert!(text.contains("2024-01-01"), "{text}");
+    assert!(text.contains("no longer at HEAD"), "{text}");
+    assert!(text.contains("Rewriting history"), "{text}");
+    assert_no_key(&everything_in(&work.path().join("rec")), &old, "the record");
+    assert_no_key(&r.stderr, &old, "stderr");
+    assert_eq!(
+        stored(work.path(), &vars, &name).as_deref(),
+        Some(new.as_str())
+    );
+    run_with(kg(work.path(), &vars), &["key", "rm", &name], None);
+}
