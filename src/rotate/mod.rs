@@ -801,6 +801,10 @@ impl Run<'_> {
             );
         }
         note.push_str(&format!(
+            "\n(not searched: {})",
+            audit::NOT_SEARCHED.join(", ")
+        ));
+        note.push_str(&format!(
             "\nCheck for use by someone else at {}",
             self.opts.provider.manual().usage
         ));
@@ -875,6 +879,11 @@ pub mod audit {
         Ok(crate::engine::Scanner::new(rules)?)
     }
 
+    /// Dependency and compiler caches: ignored files are searched (a .env is exactly where keys
+    /// sit), but these hold gigabytes of other people's code and would make the audit take
+    /// minutes. Said in the audit's note.
+    pub const NOT_SEARCHED: &[&str] = &["node_modules/", "target/", ".venv/", "__pycache__/"];
+
     fn tree_options(roots: Vec<std::path::PathBuf>) -> TreeOptions {
         TreeOptions {
             roots,
@@ -882,7 +891,7 @@ pub mod audit {
             max_file_size: crate::config::DEFAULT_MAX_FILE_SIZE,
             follow_symlinks: false,
             honour_ignore_files: false,
-            exclude: Vec::new(),
+            exclude: NOT_SEARCHED.iter().map(|s| s.to_string()).collect(),
         }
     }
 

@@ -360,3 +360,67 @@ fn at_a_terminal_a_person_may_go_on_with_an_unverifiable_key_and_the_record_says
     assert!(record.contains("went on without a check"), "{record}");
     assert!(record.contains("NOT PROVEN"), "{record}");
 }
+
+#[test]
+fn revoke_first_kills_the_old_key_before_a_new_one_exists() {
+    let server = Server::start();
+    let fake = FakeGroq::default();
+    let (old, new) = (groq_key(9), groq_key(10));
+    fake.live.lock().unwrap().insert(text(&old));
+    fake.live.lock().unwrap().insert(text(&new));
+    server.mount(Mock::given(method("GET")).respond_with(fake.clone()));
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = options(&dir.path().join("records"), dir.path());
+    opts.revoke_first = true;
+    opts.audit = false;
+    let kc = mock_keychain();
+    kc.set("default", "groq", &old, "t0").unwrap();
+    let session = session(&server);
+    let live = fake.live.clone();
+    let old_text = text(&old);
+    let mut ask = Scripted {
+        confirm: move |q: &str| {
+            if q.contains("revoked") {
+                live.lock().unwrap().remove(&old_text);
+            }
+            Some(true)
+        },
+        secrets: vec![new.clone()],
+        asked: vec![],
+    };
+    let mut out = Vec::new();
+    let run = Run {
+        opts: &opts,
+        state: new_state(&opts),
+        keys: Keys {
+            old: old.clone(),
+            new: None,
+            admin: None,
+        },
+        keychain: &kc,
+        session: &session,
+        ask: &mut ask,
+        out: &mut out,
+    };
+    assert_eq!(run.run().unwrap(), Finished::Dead);
+    let shown = String::from_utf8(out).unwrap();
+    let (revoke, prove, create) = (
+        shown.find("5. Revoke").unwrap(),
+        shown.find("the old key is dead").unwrap(),
+        shown.find("2. Create").unwrap(),
+    );
+    assert!(revoke < prove && prove < create, "{shown}");
+    assert!(shown.contains("--revoke-first"), "{shown}");
+    let typed_at = ask
+        .asked
+        .iter()
+        .position(|q| q.contains("input is hidden"))
+        .unwrap();
+    let revoked_at = ask
+        .asked
+        .iter()
+        .position(|q| q.contains("revoked"))
+        .unwrap();
+    assert!(revoked_at < typed_at, "{:?}", ask.asked);
+    assert_eq!(kc.get("default", "groq").unwrap(), new);
+}
