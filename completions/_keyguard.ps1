@@ -31,6 +31,7 @@ Register-ArgumentCompleter -Native -CommandName 'keyguard' -ScriptBlock {
             [CompletionResult]::new('rules', 'rules', [CompletionResultType]::ParameterValue, 'List the rule catalogue (what keyguard finds)')
             [CompletionResult]::new('key', 'key', [CompletionResultType]::ParameterValue, 'Keep API keys in the OS keychain instead of files')
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run a command with keys from the keychain in its environment')
+            [CompletionResult]::new('rotate', 'rotate', [CompletionResultType]::ParameterValue, 'After a leak: replace a key, revoke the old one, prove it dead, and keep a record')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to standard output')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -323,6 +324,36 @@ Register-ArgumentCompleter -Native -CommandName 'keyguard' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'keyguard;rotate' {
+            [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'Keychain entry holding the old key; the new key is stored there')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Namespace of keys (dev, staging, prod, ...): each profile''s keys are separate entries')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Namespace of keys (dev, staging, prod, ...): each profile''s keys are separate entries')
+            [CompletionResult]::new('--secret-hash', '--secret-hash', [CompletionResultType]::ParameterName, 'Find the old key by the secret_hash of a scan finding (scans --repo: files and history)')
+            [CompletionResult]::new('--new-key-env', '--new-key-env', [CompletionResultType]::ParameterName, 'Read the new key from this environment variable')
+            [CompletionResult]::new('--admin-key', '--admin-key', [CompletionResultType]::ParameterName, 'Keychain entry holding the provider''s admin credential (else its environment variable)')
+            [CompletionResult]::new('--param', '--param', [CompletionResultType]::ParameterName, 'A provider setting, e.g. --param project=proj_abc (also KEYGUARD_<PROVIDER>_<NAME>)')
+            [CompletionResult]::new('--deploy', '--deploy', [CompletionResultType]::ParameterName, 'Print the commands that update these deployments: vercel, netlify, fly, render, railway, heroku, aws-secrets-manager, gcp-secret-manager, doppler, vault, github-actions')
+            [CompletionResult]::new('--env-name', '--env-name', [CompletionResultType]::ParameterName, 'The variable the app reads the key from [default: from keyguard.toml [env], else the provider''s usual name, e.g. OPENAI_API_KEY]')
+            [CompletionResult]::new('--resume', '--resume', [CompletionResultType]::ParameterName, 'Continue an interrupted rotation (the newest unfinished one, or ID)')
+            [CompletionResult]::new('--record-dir', '--record-dir', [CompletionResultType]::ParameterName, 'Where the incident record (and the run''s state) is written')
+            [CompletionResult]::new('--repo', '--repo', [CompletionResultType]::ParameterName, 'The repository to audit for the old key (and to search with --secret-hash)')
+            [CompletionResult]::new('--prove-timeout', '--prove-timeout', [CompletionResultType]::ParameterName, 'How long step 6 checks that the old key is dead')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Deadline of one request to the provider')
+            [CompletionResult]::new('--list', '--list', [CompletionResultType]::ParameterName, 'List the providers, what each can do by API, and the settings they need')
+            [CompletionResult]::new('--old-key-stdin', '--old-key-stdin', [CompletionResultType]::ParameterName, 'Read the old key from standard input instead of the keychain')
+            [CompletionResult]::new('--new-key-stdin', '--new-key-stdin', [CompletionResultType]::ParameterName, 'Read the new key from standard input')
+            [CompletionResult]::new('--revoke-first', '--revoke-first', [CompletionResultType]::ParameterName, 'Revoke the old key before the new one is in place (it is being abused right now)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the plan; read no key, make no request, change nothing')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to every confirmation (deployments updated, revoke, revoked by hand)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to every confirmation (deployments updated, revoke, revoked by hand)')
+            [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Never prompt, even on a terminal: every answer comes from flags, environment or stdin')
+            [CompletionResult]::new('--no-audit', '--no-audit', [CompletionResultType]::ParameterName, 'Skip step 7 (where the old key still sits)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'keyguard;completions' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -337,6 +368,7 @@ Register-ArgumentCompleter -Native -CommandName 'keyguard' -ScriptBlock {
             [CompletionResult]::new('rules', 'rules', [CompletionResultType]::ParameterValue, 'List the rule catalogue (what keyguard finds)')
             [CompletionResult]::new('key', 'key', [CompletionResultType]::ParameterValue, 'Keep API keys in the OS keychain instead of files')
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run a command with keys from the keychain in its environment')
+            [CompletionResult]::new('rotate', 'rotate', [CompletionResultType]::ParameterValue, 'After a leak: replace a key, revoke the old one, prove it dead, and keep a record')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to standard output')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -397,6 +429,9 @@ Register-ArgumentCompleter -Native -CommandName 'keyguard' -ScriptBlock {
             break
         }
         'keyguard;help;run' {
+            break
+        }
+        'keyguard;help;rotate' {
             break
         }
         'keyguard;help;completions' {

@@ -31,6 +31,9 @@ _keyguard() {
             keyguard,key)
                 cmd="keyguard__subcmd__key"
                 ;;
+            keyguard,rotate)
+                cmd="keyguard__subcmd__rotate"
+                ;;
             keyguard,rules)
                 cmd="keyguard__subcmd__rules"
                 ;;
@@ -54,6 +57,9 @@ _keyguard() {
                 ;;
             keyguard__subcmd__help,key)
                 cmd="keyguard__subcmd__help__subcmd__key"
+                ;;
+            keyguard__subcmd__help,rotate)
+                cmd="keyguard__subcmd__help__subcmd__rotate"
                 ;;
             keyguard__subcmd__help,rules)
                 cmd="keyguard__subcmd__help__subcmd__rules"
@@ -179,7 +185,7 @@ _keyguard() {
 
     case "${cmd}" in
         keyguard)
-            opts="-h -V --help --version scan init hook rules key run completions help"
+            opts="-h -V --help --version scan init hook rules key run rotate completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -207,7 +213,7 @@ _keyguard() {
             return 0
             ;;
         keyguard__subcmd__help)
-            opts="scan init hook rules key run completions help"
+            opts="scan init hook rules key run rotate completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -377,6 +383,20 @@ _keyguard() {
         keyguard__subcmd__help__subcmd__key__subcmd__set)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        keyguard__subcmd__help__subcmd__rotate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -820,6 +840,76 @@ _keyguard() {
                     return 0
                     ;;
                 -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        keyguard__subcmd__rotate)
+            opts="-p -y -h -V --list --key --profile --old-key-stdin --secret-hash --new-key-stdin --new-key-env --admin-key --param --deploy --env-name --revoke-first --resume --dry-run --yes --no-input --record-dir --repo --no-audit --prove-timeout --timeout --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --secret-hash)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --new-key-env)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --admin-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --param)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --deploy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --env-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --resume)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --record-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --prove-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -28,6 +28,7 @@ set edit:completion:arg-completer[keyguard] = {|@words|
             cand rules 'List the rule catalogue (what keyguard finds)'
             cand key 'Keep API keys in the OS keychain instead of files'
             cand run 'Run a command with keys from the keychain in its environment'
+            cand rotate 'After a leak: replace a key, revoke the old one, prove it dead, and keep a record'
             cand completions 'Print a shell completion script to standard output'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -287,6 +288,35 @@ set edit:completion:arg-completer[keyguard] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'keyguard;rotate'= {
+            cand --key 'Keychain entry holding the old key; the new key is stored there'
+            cand -p 'Namespace of keys (dev, staging, prod, ...): each profile''s keys are separate entries'
+            cand --profile 'Namespace of keys (dev, staging, prod, ...): each profile''s keys are separate entries'
+            cand --secret-hash 'Find the old key by the secret_hash of a scan finding (scans --repo: files and history)'
+            cand --new-key-env 'Read the new key from this environment variable'
+            cand --admin-key 'Keychain entry holding the provider''s admin credential (else its environment variable)'
+            cand --param 'A provider setting, e.g. --param project=proj_abc (also KEYGUARD_<PROVIDER>_<NAME>)'
+            cand --deploy 'Print the commands that update these deployments: vercel, netlify, fly, render, railway, heroku, aws-secrets-manager, gcp-secret-manager, doppler, vault, github-actions'
+            cand --env-name 'The variable the app reads the key from [default: from keyguard.toml [env], else the provider''s usual name, e.g. OPENAI_API_KEY]'
+            cand --resume 'Continue an interrupted rotation (the newest unfinished one, or ID)'
+            cand --record-dir 'Where the incident record (and the run''s state) is written'
+            cand --repo 'The repository to audit for the old key (and to search with --secret-hash)'
+            cand --prove-timeout 'How long step 6 checks that the old key is dead'
+            cand --timeout 'Deadline of one request to the provider'
+            cand --list 'List the providers, what each can do by API, and the settings they need'
+            cand --old-key-stdin 'Read the old key from standard input instead of the keychain'
+            cand --new-key-stdin 'Read the new key from standard input'
+            cand --revoke-first 'Revoke the old key before the new one is in place (it is being abused right now)'
+            cand --dry-run 'Print the plan; read no key, make no request, change nothing'
+            cand -y 'Answer yes to every confirmation (deployments updated, revoke, revoked by hand)'
+            cand --yes 'Answer yes to every confirmation (deployments updated, revoke, revoked by hand)'
+            cand --no-input 'Never prompt, even on a terminal: every answer comes from flags, environment or stdin'
+            cand --no-audit 'Skip step 7 (where the old key still sits)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'keyguard;completions'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -300,6 +330,7 @@ set edit:completion:arg-completer[keyguard] = {|@words|
             cand rules 'List the rule catalogue (what keyguard finds)'
             cand key 'Keep API keys in the OS keychain instead of files'
             cand run 'Run a command with keys from the keychain in its environment'
+            cand rotate 'After a leak: replace a key, revoke the old one, prove it dead, and keep a record'
             cand completions 'Print a shell completion script to standard output'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -344,6 +375,8 @@ set edit:completion:arg-completer[keyguard] = {|@words|
         &'keyguard;help;key;import'= {
         }
         &'keyguard;help;run'= {
+        }
+        &'keyguard;help;rotate'= {
         }
         &'keyguard;help;completions'= {
         }

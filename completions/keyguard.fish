@@ -32,6 +32,7 @@ complete -c keyguard -n "__fish_keyguard_needs_command" -f -a "hook" -d 'Install
 complete -c keyguard -n "__fish_keyguard_needs_command" -f -a "rules" -d 'List the rule catalogue (what keyguard finds)'
 complete -c keyguard -n "__fish_keyguard_needs_command" -f -a "key" -d 'Keep API keys in the OS keychain instead of files'
 complete -c keyguard -n "__fish_keyguard_needs_command" -f -a "run" -d 'Run a command with keys from the keychain in its environment'
+complete -c keyguard -n "__fish_keyguard_needs_command" -f -a "rotate" -d 'After a leak: replace a key, revoke the old one, prove it dead, and keep a record'
 complete -c keyguard -n "__fish_keyguard_needs_command" -f -a "completions" -d 'Print a shell completion script to standard output'
 complete -c keyguard -n "__fish_keyguard_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged bundle help" -l max-file-size -d 'Skip files larger than this (e.g. 10MiB) [default: 64MiB, or [scan] max_file_size]' -r
@@ -185,16 +186,40 @@ complete -c keyguard -n "__fish_keyguard_using_subcommand run" -l env-file -d 'A
 complete -c keyguard -n "__fish_keyguard_using_subcommand run" -l config -d 'Read this keyguard.toml instead of the one in the current directory' -r -F
 complete -c keyguard -n "__fish_keyguard_using_subcommand run" -s h -l help -d 'Print help'
 complete -c keyguard -n "__fish_keyguard_using_subcommand run" -s V -l version -d 'Print version'
+complete -c keyguard -n "__fish_keyguard_using_subcommand rotate" -l key -d 'Keychain entry holding the old key; the new key is stored there' -r
+complete -c keyguard -n "__fish_keyguard_using_subcommand rotate" -s p -l profile -d 'Namespace of keys (dev, staging, prod, ...): each profile\'s keys are separate entries' -r
+complete -c keyguard -n "__fish_keyguard_using_subcommand rotate" -l secret-hash -d 'Find the old key by the secret_hash of a scan finding (scans --repo: files and history)' -r
+complete -c keyguard -n "__fish_keyguard_using_subcommand rotate" -l new-key-env -d 'Read the new key from this environment variable' -r
+complete -c keyguard -n "__fish_keyguard_using_subcommand rotate" -l admin-key -d 'Keychain entry holding the provider\'s admin credential (else its environment variable)' -r
+complete -c keyguard -n "__fish_keyguard_using_subcommand rotate" -l param -d 'A provider setting, e.g. --param project=proj_abc (also KEYGUARD_<PROVIDER>_<NAME>)' -r
+complete -c keyguard -n "__fish_keyguard_using_subcommand rotate" -l deploy -d 'Print the commands that update these deployments: vercel, netlify, fly, render, railway, heroku, aws-secrets-manager, gcp-secret-manager, doppler, vault, github-actions' -r
+complete -c keyguard -n "__fish_keyguard_using_subcommand rotate" -l env-name -d 'The variable the app reads the key from [default: from keyguard.toml [env], else the provider\'s usual name, e.g. OPENAI_API_KEY]' -r
+complete -c keyguard -n "__fish_keyguard_using_subcommand rotate" -l resume -d 'Continue an interrupted rotation (the newest unfinished one, or ID)' -r
+complete -c keyguard -n "__fish_keyguard_using_subcommand rotate" -l record-dir -d 'Where the incident record (and the run\'s state) is written' -r -F
+complete -c keyguard -n "__fish_keyguard_using_subcommand rotate" -l repo -d 'The repository to audit for the old key (and to search with --secret-hash)' -r -F
+complete -c keyguard -n "__fish_keyguard_using_subcommand rotate" -l prove-timeout -d 'How long step 6 checks that the old key is dead' -r
+complete -c keyguard -n "__fish_keyguard_using_subcommand rotate" -l timeout -d 'Deadline of one request to the provider' -r
+complete -c keyguard -n "__fish_keyguard_using_subcommand rotate" -l list -d 'List the providers, what each can do by API, and the settings they need'
+complete -c keyguard -n "__fish_keyguard_using_subcommand rotate" -l old-key-stdin -d 'Read the old key from standard input instead of the keychain'
+complete -c keyguard -n "__fish_keyguard_using_subcommand rotate" -l new-key-stdin -d 'Read the new key from standard input'
+complete -c keyguard -n "__fish_keyguard_using_subcommand rotate" -l revoke-first -d 'Revoke the old key before the new one is in place (it is being abused right now)'
+complete -c keyguard -n "__fish_keyguard_using_subcommand rotate" -l dry-run -d 'Print the plan; read no key, make no request, change nothing'
+complete -c keyguard -n "__fish_keyguard_using_subcommand rotate" -s y -l yes -d 'Answer yes to every confirmation (deployments updated, revoke, revoked by hand)'
+complete -c keyguard -n "__fish_keyguard_using_subcommand rotate" -l no-input -d 'Never prompt, even on a terminal: every answer comes from flags, environment or stdin'
+complete -c keyguard -n "__fish_keyguard_using_subcommand rotate" -l no-audit -d 'Skip step 7 (where the old key still sits)'
+complete -c keyguard -n "__fish_keyguard_using_subcommand rotate" -s h -l help -d 'Print help'
+complete -c keyguard -n "__fish_keyguard_using_subcommand rotate" -s V -l version -d 'Print version'
 complete -c keyguard -n "__fish_keyguard_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c keyguard -n "__fish_keyguard_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c keyguard -n "__fish_keyguard_using_subcommand help; and not __fish_seen_subcommand_from scan init hook rules key run completions help" -f -a "scan" -d 'Scan files and directories for secrets'
-complete -c keyguard -n "__fish_keyguard_using_subcommand help; and not __fish_seen_subcommand_from scan init hook rules key run completions help" -f -a "init" -d 'Set a repository up so keys stay out: .gitignore, .env.example, the pre-commit hook'
-complete -c keyguard -n "__fish_keyguard_using_subcommand help; and not __fish_seen_subcommand_from scan init hook rules key run completions help" -f -a "hook" -d 'Install or remove the git pre-commit hook that runs `keyguard scan staged`'
-complete -c keyguard -n "__fish_keyguard_using_subcommand help; and not __fish_seen_subcommand_from scan init hook rules key run completions help" -f -a "rules" -d 'List the rule catalogue (what keyguard finds)'
-complete -c keyguard -n "__fish_keyguard_using_subcommand help; and not __fish_seen_subcommand_from scan init hook rules key run completions help" -f -a "key" -d 'Keep API keys in the OS keychain instead of files'
-complete -c keyguard -n "__fish_keyguard_using_subcommand help; and not __fish_seen_subcommand_from scan init hook rules key run completions help" -f -a "run" -d 'Run a command with keys from the keychain in its environment'
-complete -c keyguard -n "__fish_keyguard_using_subcommand help; and not __fish_seen_subcommand_from scan init hook rules key run completions help" -f -a "completions" -d 'Print a shell completion script to standard output'
-complete -c keyguard -n "__fish_keyguard_using_subcommand help; and not __fish_seen_subcommand_from scan init hook rules key run completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c keyguard -n "__fish_keyguard_using_subcommand help; and not __fish_seen_subcommand_from scan init hook rules key run rotate completions help" -f -a "scan" -d 'Scan files and directories for secrets'
+complete -c keyguard -n "__fish_keyguard_using_subcommand help; and not __fish_seen_subcommand_from scan init hook rules key run rotate completions help" -f -a "init" -d 'Set a repository up so keys stay out: .gitignore, .env.example, the pre-commit hook'
+complete -c keyguard -n "__fish_keyguard_using_subcommand help; and not __fish_seen_subcommand_from scan init hook rules key run rotate completions help" -f -a "hook" -d 'Install or remove the git pre-commit hook that runs `keyguard scan staged`'
+complete -c keyguard -n "__fish_keyguard_using_subcommand help; and not __fish_seen_subcommand_from scan init hook rules key run rotate completions help" -f -a "rules" -d 'List the rule catalogue (what keyguard finds)'
+complete -c keyguard -n "__fish_keyguard_using_subcommand help; and not __fish_seen_subcommand_from scan init hook rules key run rotate completions help" -f -a "key" -d 'Keep API keys in the OS keychain instead of files'
+complete -c keyguard -n "__fish_keyguard_using_subcommand help; and not __fish_seen_subcommand_from scan init hook rules key run rotate completions help" -f -a "run" -d 'Run a command with keys from the keychain in its environment'
+complete -c keyguard -n "__fish_keyguard_using_subcommand help; and not __fish_seen_subcommand_from scan init hook rules key run rotate completions help" -f -a "rotate" -d 'After a leak: replace a key, revoke the old one, prove it dead, and keep a record'
+complete -c keyguard -n "__fish_keyguard_using_subcommand help; and not __fish_seen_subcommand_from scan init hook rules key run rotate completions help" -f -a "completions" -d 'Print a shell completion script to standard output'
+complete -c keyguard -n "__fish_keyguard_using_subcommand help; and not __fish_seen_subcommand_from scan init hook rules key run rotate completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c keyguard -n "__fish_keyguard_using_subcommand help; and __fish_seen_subcommand_from scan" -f -a "git" -d 'Scan a repository\'s whole history: every commit, branch, tag, note and stash, commit messages, and objects no ref reaches any more'
 complete -c keyguard -n "__fish_keyguard_using_subcommand help; and __fish_seen_subcommand_from scan" -f -a "staged" -d 'Scan what `git commit` would record now, reporting only keys on added lines'
 complete -c keyguard -n "__fish_keyguard_using_subcommand help; and __fish_seen_subcommand_from scan" -f -a "bundle" -d 'Scan built front-end output (minified JS, CSS, HTML, source maps) for keys that would ship to the browser'

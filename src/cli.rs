@@ -71,6 +71,9 @@ pub enum Command {
     /// Run a command with keys from the keychain in its environment
     #[command(after_help = RUN_EXAMPLES)]
     Run(RunArgs),
+    /// After a leak: replace a key, revoke the old one, prove it dead, and keep a record
+    #[command(after_help = ROTATE_EXAMPLES)]
+    Rotate(RotateArgs),
     /// Print a shell completion script to standard output
     Completions {
         /// Shell to generate for
@@ -493,6 +496,114 @@ pub struct RunArgs {
     /// The command and its arguments
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<std::ffi::OsString>,
+}
+
+const ROTATE_EXAMPLES: &str = "\
+Examples:
+  keyguard rotate --list             what each provider can do by API, and what it needs
+  keyguard rotate openai --key openai --deploy vercel,github-actions
+                                     guided, at a terminal
+  NEW=... keyguard rotate github --key gh --new-key-env NEW --yes --record-dir DIR
+                                     in a script: revoke through GitHub's API, prove it dead
+  keyguard rotate groq --key groq --dry-run
+                                     print the plan; change nothing, call nothing
+  keyguard rotate --resume --yes     continue the last interrupted rotation
+
+Keys are never taken from the command line. The new key is stored in the keychain entry --key
+names; between steps keys live only in the keychain (NAME.rotating-old, NAME.rotating-new).
+Exit status: 0 the old key is proven dead, 1 finished but not proven dead, 2 stopped or error
+(the message names the missing flag; --resume continues).";
+
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    /// The provider (see --list)
+    #[arg(value_name = "PROVIDER")]
+    pub provider: Option<String>,
+
+    /// List the providers, what each can do by API, and the settings they need
+    #[arg(long)]
+    pub list: bool,
+
+    /// Keychain entry holding the old key; the new key is stored there
+    #[arg(long, value_name = "NAME")]
+    pub key: Option<String>,
+
+    #[command(flatten)]
+    pub profile: ProfileArg,
+
+    /// Read the old key from standard input instead of the keychain
+    #[arg(long, conflicts_with_all = ["secret_hash", "new_key_stdin"])]
+    pub old_key_stdin: bool,
+
+    /// Find the old key by the secret_hash of a scan finding (scans --repo: files and history)
+    #[arg(long, value_name = "HASH")]
+    pub secret_hash: Option<String>,
+
+    /// Read the new key from standard input
+    #[arg(long, conflicts_with = "new_key_env")]
+    pub new_key_stdin: bool,
+
+    /// Read the new key from this environment variable
+    #[arg(long, value_name = "VAR")]
+    pub new_key_env: Option<String>,
+
+    /// Keychain entry holding the provider's admin credential (else its environment variable)
+    #[arg(long, value_name = "NAME")]
+    pub admin_key: Option<String>,
+
+    /// A provider setting, e.g. --param project=proj_abc (also KEYGUARD_<PROVIDER>_<NAME>)
+    #[arg(long, value_name = "NAME=VALUE")]
+    pub param: Vec<String>,
+
+    /// Print the commands that update these deployments: vercel, netlify, fly, render, railway,
+    /// heroku, aws-secrets-manager, gcp-secret-manager, doppler, vault, github-actions
+    #[arg(long, value_name = "TARGET[,TARGET]")]
+    pub deploy: Vec<String>,
+
+    /// The variable the app reads the key from [default: from keyguard.toml [env], else the
+    /// provider's usual name, e.g. OPENAI_API_KEY]
+    #[arg(long, value_name = "VAR")]
+    pub env_name: Option<String>,
+
+    /// Revoke the old key before the new one is in place (it is being abused right now)
+    #[arg(long)]
+    pub revoke_first: bool,
+
+    /// Continue an interrupted rotation (the newest unfinished one, or ID)
+    #[arg(long, value_name = "ID", num_args = 0..=1, default_missing_value = "")]
+    pub resume: Option<String>,
+
+    /// Print the plan; read no key, make no request, change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Answer yes to every confirmation (deployments updated, revoke, revoked by hand)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// Never prompt, even on a terminal: every answer comes from flags, environment or stdin
+    #[arg(long)]
+    pub no_input: bool,
+
+    /// Where the incident record (and the run's state) is written
+    #[arg(long, value_name = "DIR", default_value = ".keyguard/incidents")]
+    pub record_dir: PathBuf,
+
+    /// The repository to audit for the old key (and to search with --secret-hash)
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub repo: PathBuf,
+
+    /// Skip step 7 (where the old key still sits)
+    #[arg(long)]
+    pub no_audit: bool,
+
+    /// How long step 6 checks that the old key is dead
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub prove_timeout: u64,
+
+    /// Deadline of one request to the provider
+    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: u64,
 }
 
 fn parse_size(s: &str) -> Result<u64, String> {

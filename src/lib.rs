@@ -14,6 +14,7 @@ pub mod keychain;
 pub mod providers;
 pub mod repo;
 pub mod report;
+pub mod rotate;
 pub mod rules;
 pub mod run;
 pub mod sanitize;

@@ -5,6 +5,7 @@ pub mod completions;
 pub mod hook;
 pub mod init;
 pub mod key;
+pub mod rotate;
 pub mod rules;
 pub mod run;
 pub mod scan;

@@ -318,6 +318,12 @@ impl Session {
         Ok(warning)
     }
 
+    /// Points `p` at `base` without reading the environment (tests of code that takes a
+    /// `Session`; setting variables in a multi-threaded test process is not sound).
+    pub fn set_override(&mut self, p: &dyn Provider, base: Base) {
+        self.overrides.insert(p.id(), Some(base));
+    }
+
     /// The context for calls to `p` (`prepare` first; unprepared providers use official hosts).
     pub fn cx<'a>(
         &'a self,

@@ -11,6 +11,7 @@ mod hook;
 mod init;
 mod keychain;
 mod reports;
+mod rotate;
 mod scan;
 mod staged;
 mod support;

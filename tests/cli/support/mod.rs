@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod fake_providers;
 pub mod git;
 
 use std::path::PathBuf;
