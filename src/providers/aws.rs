@@ -2,7 +2,8 @@
 //! catalogue finds the halves with `aws-access-key-id` and `aws-secret-access-key` (or together
 //! with `aws-credential-pair`). Every request is signed with Signature Version 4, written here
 //! (HMAC-SHA256 from `hmac` + `sha2`) and proven by AWS's published SigV4 test-suite vectors in the
-//! tests: the SDK's `aws-sigv4` would bring the smithy runtime crates for one HMAC chain.
+//! tests. The SDK's `aws-sigv4` 1.6 would add 13 crates to the build (the smithy runtime and
+//! types crates, and `time`, a second date library next to jiff) for one HMAC chain.
 //!
 //! Verify: `sts:GetCallerIdentity`, a form `POST https://sts.amazonaws.com/` with
 //! `Action=GetCallerIdentity&Version=2011-06-15`, signed for us-east-1/sts. AWS documents that it
@@ -28,7 +29,8 @@
 //! admin credential the owner is `--param user=NAME` or, if not given, looked up with
 //! `GetAccessKeyLastUsed`, which returns the key's user name. STS and IAM share one override:
 //! `KEYGUARD_AWS_API_BASE` replaces both hosts; requests are still signed for the official host,
-//! so a forwarding proxy presents AWS with a valid signature.
+//! so a forwarding proxy presents AWS with a valid signature. The console URLs in `manual()` are
+//! from AWS's IAM user guide; the CloudTrail event-history URL is not confirmed.
 
 use hmac::{Hmac, KeyInit, Mac};
 use reqwest::Method;
@@ -346,7 +348,7 @@ fn create_key(cx: &Cx, signer: &Pair, user: Option<&str>) -> Result<Created, Pro
             None => format!("access key {id}"),
         },
         id: Some(id),
-        name: owner,
+        name: None,
     })
 }
 
@@ -884,7 +886,7 @@ mod tests {
         let created = Aws.create_replacing(&cx, &joined(&old)).unwrap();
         assert_eq!(created.key, joined(&new));
         assert_eq!(created.id.as_deref(), Some(new.id.as_str()));
-        assert_eq!(created.name.as_deref(), Some("alice"));
+        assert!(created.detail.contains("alice"), "{}", created.detail);
         let revoked = Aws.revoke(&cx, &joined(&old)).unwrap();
         assert!(revoked.permanent, "{revoked:?}");
         assert!(revoked.detail.contains("deleted itself"), "{revoked:?}");
@@ -968,6 +970,38 @@ mod tests {
         assert!(!revoked.permanent);
         assert!(revoked.detail.contains("reactivated"), "{revoked:?}");
         assert_eq!(server.requests().len(), 4, "no lookup, no delete");
+    }
+
+    #[test]
+    fn a_key_deactivated_but_not_deleted_is_reported_as_reversible() {
+        let server = Server::start();
+        let old = fake_pair(14, "AKIA");
+        server.mount(
+            Mock::given(method("POST"))
+                .and(path("/"))
+                .and(body_string(form(
+                    "UpdateAccessKey",
+                    &format!("&AccessKeyId={}&UserName=carol&Status=Inactive", old.id),
+                )))
+                .respond_with(iam_ok("UpdateAccessKey", "")),
+        );
+        server.mount(
+            Mock::given(method("POST"))
+                .and(path("/"))
+                .respond_with(iam_error(403, "AccessDenied")),
+        );
+        let http = http();
+        let base = server.base();
+        let admin = joined(&fake_pair(15, "AKIA"));
+        let mut params = Params::new();
+        params.insert("user".into(), "carol".into());
+        let cx = cx(&http, &Aws, &base, Some(&admin), &params);
+        let revoked = Aws.revoke(&cx, &joined(&old)).unwrap();
+        assert!(!revoked.permanent, "{revoked:?}");
+        assert!(
+            revoked.detail.contains("Inactive") && revoked.detail.contains("AccessDenied"),
+            "{revoked:?}"
+        );
     }
 
     #[test]

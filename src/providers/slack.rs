@@ -15,7 +15,9 @@
 //! `tooling.tokens.rotate`), session tokens and cookies (`xoxc-`/`xoxd-`, which work only
 //! together), and webhook URLs (no token to test; posting to one would send a message). Checked
 //! against Slack's method docs as mirrored by SDKs (auth.test, auth.revoke error lists); the
-//! HTTP 200 for `ok:false` is Slack's documented Web API convention.
+//! HTTP 200 for `ok:false` is Slack's documented Web API convention. The manual steps follow the
+//! app settings pages (api.slack.com/apps → OAuth & Permissions); their exact labels are not
+//! confirmed. The usage page is Slack's help article on workspace access logs.
 
 use reqwest::Method;
 use serde_json::Value;
@@ -75,7 +77,7 @@ impl Provider for Slack {
                 "Under \"OAuth & Permissions\" of the app, use \"Revoke All OAuth Tokens\" (Advanced token security), or revoke this token alone with auth.revoke.",
                 "For a user token in a workspace you administer, remove the app's access under Settings & administration → Manage apps.",
             ],
-            usage: "https://slack.com/account/settings#access_logs",
+            usage: "https://slack.com/help/articles/360002084807-View-Access-Logs-for-your-workspace",
         }
     }
 

@@ -25,7 +25,8 @@
 //! an API key, `POST /2010-04-01/Accounts/{AC}/Keys.json` (`FriendlyName`) → 201 `sid`, `secret`
 //! (shown once; a Standard key). Checked against twilio.com/docs (iam/api-keys, iam/api/authtoken,
 //! iam/api/secondary_authtoken, usage/api/keys); the 204 of the key delete is from the Key
-//! resource reference and Kingfisher.
+//! resource reference and Kingfisher. The Console steps follow Twilio's "Create API keys in the
+//! Console" page; the debugger URL given as the usage page is not confirmed.
 
 use reqwest::Method;
 use serde_json::Value;
