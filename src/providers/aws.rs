@@ -149,7 +149,7 @@ impl Provider for Aws {
     }
 
     fn create_replacing(&self, cx: &Cx, old: &Secret) -> Result<Created, ProviderError> {
-        let old = Pair::parse(old).map_err(ProviderError::Refused)?;
+        let old = long_term(old)?;
         let signer = match cx.admin {
             Some(a) => Pair::parse_admin(a)?,
             None => old.clone(),
@@ -159,7 +159,7 @@ impl Provider for Aws {
     }
 
     fn revoke(&self, cx: &Cx, key: &Secret) -> Result<Revoked, ProviderError> {
-        let old = Pair::parse(key).map_err(ProviderError::Refused)?;
+        let old = long_term(key)?;
         let delete = match cx.params.get(DELETE.name).map(|s| s.to_ascii_lowercase()) {
             None => true,
             Some(v) if matches!(v.as_str(), "yes" | "true" | "1") => true,
@@ -268,6 +268,18 @@ impl Pair {
             ))
         })
     }
+}
+
+/// The pair of an IAM user's access key: temporary (`ASIA…`) keys are not in IAM, cannot be
+/// deleted, and expire on their own.
+fn long_term(key: &Secret) -> Result<Pair, ProviderError> {
+    let pair = Pair::parse(key).map_err(ProviderError::Refused)?;
+    if pair.id.starts_with("ASIA") {
+        return Err(ProviderError::Refused(
+            "a temporary (ASIA…) key is not an IAM access key: it expires on its own; to cut it off now, revoke the role's active sessions in IAM or attach a deny policy to the role".into(),
+        ));
+    }
+    Ok(pair)
 }
 
 /// The catalogue's access key ID rule, on the whole value.
@@ -811,6 +823,10 @@ mod tests {
         let v = Aws.verify(&cx, &joined(&temporary));
         assert_eq!(v.status, Status::Unknown, "{v:?}");
         assert!(v.detail.contains("session token"), "{v:?}");
+        let Err(ProviderError::Refused(why)) = Aws.revoke(&cx, &joined(&temporary)) else {
+            panic!("a temporary key is not revoked through IAM");
+        };
+        assert!(why.contains("sessions"), "{why}");
         assert_eq!(server.requests().len(), 3, "a temporary key is not sent");
     }
 

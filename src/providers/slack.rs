@@ -9,8 +9,9 @@
 //! send it.) A new token cannot be made by API: a bot or user token comes from reinstalling the
 //! app (OAuth & Permissions → Reinstall / regenerate), so `create` is manual.
 //!
-//! Rules: bot (`xoxb-`), user (`xoxp-`), legacy workspace (`xoxa-`/`xoxr-`) and legacy (`xoxs-`,
-//! `xoxo-`) tokens, which `auth.test` takes. Not covered: app-level tokens (`xapp-`, used to open
+//! Rules: bot (`xoxb-`), user (`xoxp-`), legacy workspace (`xoxa-`) and legacy (`xoxs-`,
+//! `xoxo-`) tokens, which `auth.test` takes; refresh tokens those rules also match (`xoxr-`,
+//! `xoxe-`) are `unknown` without a request. Not covered: app-level tokens (`xapp-`, used to open
 //! Socket Mode connections), configuration and refresh tokens (`xoxe…`, used only with
 //! `tooling.tokens.rotate`), session tokens and cookies (`xoxc-`/`xoxd-`, which work only
 //! together), and webhook URLs (no token to test; posting to one would send a message). Checked
@@ -82,6 +83,13 @@ impl Provider for Slack {
     }
 
     fn verify(&self, cx: &Cx, key: &Secret) -> Verdict {
+        // Refresh tokens (legacy workspace-app `xoxr-`, rotation `xoxe-`) only buy access tokens
+        // with the app's client secret; auth.test would call them invalid while they work.
+        if key.expose().starts_with(b"xoxr-") || key.expose().starts_with(b"xoxe-") {
+            return Verdict::unknown(
+                "a refresh token is only usable with its app's client secret; it cannot be checked alone",
+            );
+        }
         let request = cx
             .http
             .request(Method::POST, &cx.base(API), "/api/auth.test")
@@ -260,6 +268,22 @@ mod tests {
         let params = Params::new();
         let v = Slack.verify(&cx(&http, &Slack, &base, None, &params), &fake_bot_token(6));
         assert_eq!(v.status, Status::Unknown);
+    }
+
+    #[test]
+    fn refresh_tokens_are_not_called_dead() {
+        let server = Server::start();
+        let http = http();
+        let base = server.base();
+        let params = Params::new();
+        let cx = cx(&http, &Slack, &base, None, &params);
+        let tail: String = (0..40u32)
+            .map(|i| b"abcdefghijkmnopqrstuvwxyz0123456789"[(i * 13 % 35) as usize] as char)
+            .collect();
+        let refresh = Secret::new(format!("xoxr-{tail}").as_bytes());
+        let v = Slack.verify(&cx, &refresh);
+        assert_eq!(v.status, Status::Unknown, "{v:?}");
+        assert!(server.requests().is_empty(), "nothing sent");
     }
 
     #[test]
