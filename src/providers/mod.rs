@@ -11,6 +11,7 @@
 pub mod http;
 
 mod anthropic;
+mod aws;
 mod cohere;
 mod deepseek;
 mod github;
@@ -21,7 +22,10 @@ mod mistral;
 mod openai;
 mod openrouter;
 mod replicate;
+mod sendgrid;
+mod slack;
 mod stripe;
+mod twilio;
 mod xai;
 
 use std::collections::BTreeMap;
@@ -385,6 +389,14 @@ pub trait Provider: Send + Sync {
             provider: self.name(),
         })
     }
+    /// `create` when the key being replaced is known, as in the rotate playbook. Adapters whose
+    /// new key depends on the old one (its kind, its owner, or the old key itself serving as the
+    /// credential, as an AWS user may manage their own access keys) override it; the default
+    /// ignores `old`.
+    fn create_replacing(&self, cx: &Cx, old: &Secret) -> Result<Created, ProviderError> {
+        let _ = old;
+        self.create(cx)
+    }
 }
 
 /// Every adapter, in the order `keyguard rotate --help` lists them.
@@ -404,6 +416,10 @@ static ALL: &[&dyn Provider] = &[
     // Then the rest of the stack.
     &github::GitHub,
     &stripe::Stripe,
+    &aws::Aws,
+    &slack::Slack,
+    &twilio::Twilio,
+    &sendgrid::SendGrid,
 ];
 
 pub fn all() -> &'static [&'static dyn Provider] {
@@ -429,6 +445,20 @@ pub fn identify(key: &Secret) -> Option<(&'static dyn Provider, String)> {
     rules
         .iter()
         .find_map(|r| for_rule(r).map(|p| (p, r.clone())))
+        .or_else(|| identify_pair(key))
+}
+
+/// A two-part key joined as `ID:SECRET` matches no catalogue rule whole (the rules find each half
+/// by its context); the adapters that take pairs recognise it by their own `check_format`.
+fn identify_pair(key: &Secret) -> Option<(&'static dyn Provider, String)> {
+    if !key.expose().contains(&b':') {
+        return None;
+    }
+    ALL.iter().copied().find_map(|p| {
+        let pairing = p.pairing()?;
+        p.check_format(key).ok()?;
+        Some((p, pairing.id_rules.first()?.to_string()))
+    })
 }
 
 /// `check_format` by the catalogue: the whole value must match one of `rules`.

@@ -463,33 +463,8 @@ impl Run<'_> {
                 .clone()
                 .unwrap_or_else(|| "given to keyguard".into());
             (k, origin)
-        } else if p.capabilities().create && self.keys.admin.is_some() {
-            let cx = self
-                .session
-                .cx(p, self.keys.admin.as_ref(), &self.opts.params);
-            match p.create(&cx) {
-                Ok(created) => {
-                    let origin = format!(
-                        "created by the {} API: {}{}",
-                        p.name(),
-                        crate::providers::scrub(&created.detail, &created.key),
-                        created
-                            .id
-                            .as_ref()
-                            .map(|i| format!(" (key id {i})"))
-                            .unwrap_or_default()
-                    );
-                    (created.key, origin)
-                }
-                Err(e) => {
-                    let why = format!(
-                        "{} could not create the new key: {e}\nhint: create it by hand at {} and pass it with --new-key-stdin or --new-key-env VAR",
-                        p.name(),
-                        p.manual().dashboard
-                    );
-                    return Err(self.stop(Step::Create, why));
-                }
-            }
+        } else if let Some(created) = self.create_by_api()? {
+            created
         } else {
             let m = p.manual();
             self.say(&format!(
@@ -533,6 +508,46 @@ impl Run<'_> {
         self.keys.new = Some(key);
         self.state.record(Step::Create, Outcome::Done, note);
         Ok(())
+    }
+
+    /// Step 2 by the provider's API, when it has one and the credential it needs is here (an
+    /// admin key, or for some providers the old key itself). `None`: do it by hand.
+    fn create_by_api(&mut self) -> anyhow::Result<Option<(Secret, String)>> {
+        let p = self.opts.provider;
+        if !p.capabilities().create {
+            return Ok(None);
+        }
+        let cx = self
+            .session
+            .cx(p, self.keys.admin.as_ref(), &self.opts.params);
+        match p.create_replacing(&cx, &self.keys.old) {
+            Ok(created) => {
+                let origin = format!(
+                    "created by the {} API: {}{}",
+                    p.name(),
+                    crate::providers::scrub(&created.detail, &created.key),
+                    created
+                        .id
+                        .as_ref()
+                        .map(|i| format!(" (key id {i})"))
+                        .unwrap_or_default()
+                );
+                Ok(Some((created.key, origin)))
+            }
+            Err(e @ ProviderError::NeedsAdmin { .. }) => {
+                self.say(&format!("{} can create keys by API, but {e}", p.name()));
+                Ok(None)
+            }
+            Err(ProviderError::NotSupported { .. }) => Ok(None),
+            Err(e) => {
+                let why = format!(
+                    "{} could not create the new key: {e}\nhint: create it by hand at {} and pass it with --new-key-stdin or --new-key-env VAR",
+                    p.name(),
+                    p.manual().dashboard
+                );
+                Err(self.stop(Step::Create, why))
+            }
+        }
     }
 
     fn verify(&mut self) -> anyhow::Result<()> {

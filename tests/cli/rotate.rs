@@ -513,7 +513,9 @@ fn rotate_bad_input_stops_before_any_request() {
     let r = run_with(cmd(), &["rotate", "nonesuch", "--key", "x"], None);
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("unknown provider"), "{}", r.stderr);
-    assert!(r.stderr.contains("openai, groq, github"), "{}", r.stderr);
+    for known in ["openai", "anthropic", "groq", "github"] {
+        assert!(r.stderr.contains(known), "{}", r.stderr);
+    }
 
     let r = run_with(cmd(), &["rotate", "groq"], None);
     assert_eq!(r.code, 2);
