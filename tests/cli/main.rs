@@ -14,3 +14,4 @@ mod reports;
 mod scan;
 mod staged;
 mod support;
+mod verify;
