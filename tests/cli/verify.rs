@@ -35,6 +35,14 @@ fn fake_for(provider: &str, f: &mut Fakes) -> Option<String> {
     })
 }
 
+/// Errors of a `verify --format json` document against docs/verify.schema.json.
+fn verify_schema_errors(v: &Value) -> Vec<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/verify.schema.json");
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    validator.iter_errors(v).map(|e| e.to_string()).collect()
+}
+
 fn bearer(key: &str) -> String {
     format!("Bearer {key}")
 }
@@ -200,6 +208,7 @@ fn every_key_dead_exits_0_and_json_has_the_contract_fields() {
     assert_no_key(&r, &[&openai, &github]);
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(v["version"], 1);
+    assert!(verify_schema_errors(&v).is_empty(), "{:?}", verify_schema_errors(&v));
     let keys = v["keys"].as_array().unwrap();
     assert_eq!(keys.len(), 2);
     for k in keys {
@@ -245,6 +254,7 @@ fn json_reports_a_live_key_with_its_account() {
     );
     assert_eq!(r.code, 1, "{}", r.stderr);
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert!(verify_schema_errors(&v).is_empty(), "{:?}", verify_schema_errors(&v));
     assert_eq!(v["keys"][0]["status"], "live");
     assert_eq!(v["keys"][0]["account"], "org-acme");
     assert_eq!(v["keys"][1]["status"], "live");
@@ -486,4 +496,54 @@ fn scan_verify_fills_validation_and_plain_scan_makes_no_request() {
         "{}",
         h.stdout
     );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn keychain_entries_are_verified_by_name() {
+    if std::process::Command::new("keyctl")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        crate::support::skip_missing("keyctl (package keyutils), for a session keyring");
+        return;
+    }
+    let mut f = Fakes::new(69);
+    let github = github_key(&mut f);
+    let server = provider_server("none", "none", "none");
+    let dir = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_keyguard");
+    // One session keyring for both commands: `keyctl session - CMD` makes one and runs CMD in it.
+    let script = format!(
+        "'{bin}' key set gh --from-env GH_VALUE --profile ci >/dev/null 2>&1 || exit 9; \
+         '{bin}' verify --key gh --profile ci"
+    );
+    let out = std::process::Command::new("keyctl")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir.path())
+        .env("NO_COLOR", "1")
+        .env("XDG_CONFIG_HOME", dir.path().join("config"))
+        .env("KEYGUARD_KEYSTORE", "keyutils")
+        .env("GH_VALUE", &github)
+        .env("KEYGUARD_GITHUB_API_BASE", server.uri())
+        .current_dir(dir.path())
+        .args(["session", "-", "sh", "-c", &script])
+        .output()
+        .unwrap();
+    let r = Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    if r.code == 9 {
+        crate::support::skip_missing("a kernel session keyring keyguard can write to");
+        return;
+    }
+    assert_eq!(r.code, 0, "a dead key exits 0\n{}{}", r.stdout, r.stderr);
+    let line = line_for(&r.stdout, "github");
+    assert!(line.starts_with("ghp_…") && line.contains(" dead "), "{line}");
+    assert_no_key(&r, &[&github]);
+    assert_eq!(server.requests().len(), 1);
 }
