@@ -399,4 +399,30 @@ mod tests {
         let got: Vec<&[u8]> = keys.iter().map(|k| k.expose()).collect();
         assert_eq!(got, [b"one".as_slice(), b"two", b"four"]);
     }
+
+    #[test]
+    fn a_two_part_key_pairs_with_the_nearest_secret_in_the_same_file() {
+        let rules = crate::rules::RuleSet::builtin();
+        let rule = |id: &str| rules.rules().iter().find(|r| r.id() == id).unwrap();
+        let at = |id: &str, value: &[u8], path: &str, line: usize| {
+            Finding::new(
+                rule(id),
+                crate::rules::Confidence::High,
+                value,
+                path.into(),
+                line,
+                1,
+            )
+        };
+        let findings = vec![
+            at("aws-access-key-id", b"id-one", "a.env", 10),
+            at("aws-secret-access-key", b"far", "a.env", 40),
+            at("aws-secret-access-key", b"near", "a.env", 11),
+            at("aws-secret-access-key", b"other-file", "b.env", 10),
+            at("aws-access-key-id", b"id-alone", "c.env", 1),
+        ];
+        let secrets = &["aws-secret-access-key"];
+        assert_eq!(nearest_partner(&findings, 0, secrets), Some(2));
+        assert_eq!(nearest_partner(&findings, 4, secrets), None);
+    }
 }

@@ -208,7 +208,11 @@ fn every_key_dead_exits_0_and_json_has_the_contract_fields() {
     assert_no_key(&r, &[&openai, &github]);
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(v["version"], 1);
-    assert!(verify_schema_errors(&v).is_empty(), "{:?}", verify_schema_errors(&v));
+    assert!(
+        verify_schema_errors(&v).is_empty(),
+        "{:?}",
+        verify_schema_errors(&v)
+    );
     let keys = v["keys"].as_array().unwrap();
     assert_eq!(keys.len(), 2);
     for k in keys {
@@ -254,7 +258,11 @@ fn json_reports_a_live_key_with_its_account() {
     );
     assert_eq!(r.code, 1, "{}", r.stderr);
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
-    assert!(verify_schema_errors(&v).is_empty(), "{:?}", verify_schema_errors(&v));
+    assert!(
+        verify_schema_errors(&v).is_empty(),
+        "{:?}",
+        verify_schema_errors(&v)
+    );
     assert_eq!(v["keys"][0]["status"], "live");
     assert_eq!(v["keys"][0]["account"], "org-acme");
     assert_eq!(v["keys"][1]["status"], "live");
@@ -543,7 +551,10 @@ fn keychain_entries_are_verified_by_name() {
     }
     assert_eq!(r.code, 0, "a dead key exits 0\n{}{}", r.stdout, r.stderr);
     let line = line_for(&r.stdout, "github");
-    assert!(line.starts_with("ghp_…") && line.contains(" dead "), "{line}");
+    assert!(
+        line.starts_with("ghp_…") && line.contains(" dead "),
+        "{line}"
+    );
     assert_no_key(&r, &[&github]);
     assert_eq!(server.requests().len(), 1);
 }
