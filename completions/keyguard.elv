@@ -28,6 +28,7 @@ set edit:completion:arg-completer[keyguard] = {|@words|
             cand rules 'List the rule catalogue (what keyguard finds)'
             cand key 'Keep API keys in the OS keychain instead of files'
             cand run 'Run a command with keys from the keychain in its environment'
+            cand verify 'Check whether keys are live, by asking their providers (read-only, free calls)'
             cand completions 'Print a shell completion script to standard output'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -48,6 +49,7 @@ set edit:completion:arg-completer[keyguard] = {|@words|
             cand -q 'Print no summary or warnings on standard error'
             cand --quiet 'Print no summary or warnings on standard error'
             cand --exit-zero 'Exit 0 even when secrets are found (errors still exit 2)'
+            cand --verify 'Ask each provider whether the keys found are live, and fill `validation` in the report (the only way a scan touches the network)'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -77,6 +79,7 @@ set edit:completion:arg-completer[keyguard] = {|@words|
             cand -q 'Print no summary or warnings on standard error'
             cand --quiet 'Print no summary or warnings on standard error'
             cand --exit-zero 'Exit 0 even when secrets are found (errors still exit 2)'
+            cand --verify 'Ask each provider whether the keys found are live, and fill `validation` in the report (the only way a scan touches the network)'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -99,6 +102,7 @@ set edit:completion:arg-completer[keyguard] = {|@words|
             cand -q 'Print no summary or warnings on standard error'
             cand --quiet 'Print no summary or warnings on standard error'
             cand --exit-zero 'Exit 0 even when secrets are found (errors still exit 2)'
+            cand --verify 'Ask each provider whether the keys found are live, and fill `validation` in the report (the only way a scan touches the network)'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -119,6 +123,7 @@ set edit:completion:arg-completer[keyguard] = {|@words|
             cand -q 'Print no summary or warnings on standard error'
             cand --quiet 'Print no summary or warnings on standard error'
             cand --exit-zero 'Exit 0 even when secrets are found (errors still exit 2)'
+            cand --verify 'Ask each provider whether the keys found are live, and fill `validation` in the report (the only way a scan touches the network)'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -287,6 +292,19 @@ set edit:completion:arg-completer[keyguard] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'keyguard;verify'= {
+            cand --key 'Check this keychain entry instead of reading standard input (repeatable)'
+            cand -p 'Namespace of keys (dev, staging, prod, ...): each profile''s keys are separate entries'
+            cand --profile 'Namespace of keys (dev, staging, prod, ...): each profile''s keys are separate entries'
+            cand --provider 'Check every key with this provider''s adapter instead of recognising it by format'
+            cand --format 'Output format'
+            cand --timeout 'Deadline for each call to a provider, in seconds'
+            cand --color 'When to use colour (NO_COLOR is honoured in auto mode)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'keyguard;completions'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -300,6 +318,7 @@ set edit:completion:arg-completer[keyguard] = {|@words|
             cand rules 'List the rule catalogue (what keyguard finds)'
             cand key 'Keep API keys in the OS keychain instead of files'
             cand run 'Run a command with keys from the keychain in its environment'
+            cand verify 'Check whether keys are live, by asking their providers (read-only, free calls)'
             cand completions 'Print a shell completion script to standard output'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -344,6 +363,8 @@ set edit:completion:arg-completer[keyguard] = {|@words|
         &'keyguard;help;key;import'= {
         }
         &'keyguard;help;run'= {
+        }
+        &'keyguard;help;verify'= {
         }
         &'keyguard;help;completions'= {
         }

@@ -105,7 +105,7 @@ names=("${names[@]:0:$providers}")
 count() { python3 -c "import urllib.request;print(urllib.request.urlopen('$base/_count').read().decode())"; }
 now() { date +%s.%N; }
 
-echo "+ keys.py $keys ${names[*]} | keyguard verify   ($keys keys, ${#names[@]} providers, ${latency} ms latency)"
+echo "+ keys.py $keys all ${names[*]} | keyguard verify   ($keys keys, ${#names[@]} providers, ${latency} ms latency)"
 before=$(count); t0=$(now)
 python3 "$work/keys.py" "$keys" all "${names[@]}" | "$bin" verify >/dev/null 2>&1 || true
 t1=$(now); parallel=$(echo "$t1 - $t0" | bc); preq=$(( $(count) - before ))

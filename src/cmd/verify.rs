@@ -295,9 +295,10 @@ fn human_line(e: &Entry, v: &Verdict) -> String {
         tail = tail.chars().take(room.saturating_sub(1)).collect();
         tail.push('…');
     }
+    // `redacted` is escaped by `redact`, the provider id is the catalogue's: no escaping again.
     format!(
         "{}{}  {}",
-        crate::sanitize::escape(&head),
+        head,
         crate::report::human::paint_status(v.status, &status),
         tail.dimmed()
     )
