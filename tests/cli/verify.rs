@@ -558,3 +558,33 @@ fn keychain_entries_are_verified_by_name() {
     assert_no_key(&r, &[&github]);
     assert_eq!(server.requests().len(), 1);
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_terminal_on_stdin_without_key_is_refused() {
+    // util-linux `script` gives keyguard a pseudo-terminal as standard input; -e passes on its
+    // exit status.
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        crate::support::skip_missing("script (util-linux), for a pseudo-terminal");
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_keyguard");
+    let out = std::process::Command::new("script")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("NO_COLOR", "1")
+        .args(["-qec", &format!("'{bin}' verify"), "/dev/null"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("give keys on standard input or name a keychain entry with --key NAME"),
+        "{text}"
+    );
+}
