@@ -31,6 +31,7 @@ Register-ArgumentCompleter -Native -CommandName 'keyguard' -ScriptBlock {
             [CompletionResult]::new('rules', 'rules', [CompletionResultType]::ParameterValue, 'List the rule catalogue (what keyguard finds)')
             [CompletionResult]::new('key', 'key', [CompletionResultType]::ParameterValue, 'Keep API keys in the OS keychain instead of files')
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run a command with keys from the keychain in its environment')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check whether keys are live, by asking their providers (read-only, free calls)')
             [CompletionResult]::new('rotate', 'rotate', [CompletionResultType]::ParameterValue, 'After a leak: replace a key, revoke the old one, prove it dead, and keep a record')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to standard output')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -53,6 +54,7 @@ Register-ArgumentCompleter -Native -CommandName 'keyguard' -ScriptBlock {
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print no summary or warnings on standard error')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print no summary or warnings on standard error')
             [CompletionResult]::new('--exit-zero', '--exit-zero', [CompletionResultType]::ParameterName, 'Exit 0 even when secrets are found (errors still exit 2)')
+            [CompletionResult]::new('--verify', '--verify', [CompletionResultType]::ParameterName, 'Ask each provider whether the keys found are live, and fill `validation` in the report (the only way a scan touches the network)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -83,6 +85,7 @@ Register-ArgumentCompleter -Native -CommandName 'keyguard' -ScriptBlock {
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print no summary or warnings on standard error')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print no summary or warnings on standard error')
             [CompletionResult]::new('--exit-zero', '--exit-zero', [CompletionResultType]::ParameterName, 'Exit 0 even when secrets are found (errors still exit 2)')
+            [CompletionResult]::new('--verify', '--verify', [CompletionResultType]::ParameterName, 'Ask each provider whether the keys found are live, and fill `validation` in the report (the only way a scan touches the network)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -106,6 +109,7 @@ Register-ArgumentCompleter -Native -CommandName 'keyguard' -ScriptBlock {
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print no summary or warnings on standard error')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print no summary or warnings on standard error')
             [CompletionResult]::new('--exit-zero', '--exit-zero', [CompletionResultType]::ParameterName, 'Exit 0 even when secrets are found (errors still exit 2)')
+            [CompletionResult]::new('--verify', '--verify', [CompletionResultType]::ParameterName, 'Ask each provider whether the keys found are live, and fill `validation` in the report (the only way a scan touches the network)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -127,6 +131,7 @@ Register-ArgumentCompleter -Native -CommandName 'keyguard' -ScriptBlock {
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print no summary or warnings on standard error')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print no summary or warnings on standard error')
             [CompletionResult]::new('--exit-zero', '--exit-zero', [CompletionResultType]::ParameterName, 'Exit 0 even when secrets are found (errors still exit 2)')
+            [CompletionResult]::new('--verify', '--verify', [CompletionResultType]::ParameterName, 'Ask each provider whether the keys found are live, and fill `validation` in the report (the only way a scan touches the network)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -324,6 +329,20 @@ Register-ArgumentCompleter -Native -CommandName 'keyguard' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'keyguard;verify' {
+            [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'Check this keychain entry instead of reading standard input (repeatable)')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Namespace of keys (dev, staging, prod, ...): each profile''s keys are separate entries')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Namespace of keys (dev, staging, prod, ...): each profile''s keys are separate entries')
+            [CompletionResult]::new('--provider', '--provider', [CompletionResultType]::ParameterName, 'Check every key with this provider''s adapter instead of recognising it by format')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Deadline for each call to a provider, in seconds')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is honoured in auto mode)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'keyguard;rotate' {
             [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'Keychain entry holding the old key; the new key is stored there')
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Namespace of keys (dev, staging, prod, ...): each profile''s keys are separate entries')
@@ -368,6 +387,7 @@ Register-ArgumentCompleter -Native -CommandName 'keyguard' -ScriptBlock {
             [CompletionResult]::new('rules', 'rules', [CompletionResultType]::ParameterValue, 'List the rule catalogue (what keyguard finds)')
             [CompletionResult]::new('key', 'key', [CompletionResultType]::ParameterValue, 'Keep API keys in the OS keychain instead of files')
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run a command with keys from the keychain in its environment')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check whether keys are live, by asking their providers (read-only, free calls)')
             [CompletionResult]::new('rotate', 'rotate', [CompletionResultType]::ParameterValue, 'After a leak: replace a key, revoke the old one, prove it dead, and keep a record')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to standard output')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -429,6 +449,9 @@ Register-ArgumentCompleter -Native -CommandName 'keyguard' -ScriptBlock {
             break
         }
         'keyguard;help;run' {
+            break
+        }
+        'keyguard;help;verify' {
             break
         }
         'keyguard;help;rotate' {

@@ -43,6 +43,9 @@ _keyguard() {
             keyguard,scan)
                 cmd="keyguard__subcmd__scan"
                 ;;
+            keyguard,verify)
+                cmd="keyguard__subcmd__verify"
+                ;;
             keyguard__subcmd__help,completions)
                 cmd="keyguard__subcmd__help__subcmd__completions"
                 ;;
@@ -69,6 +72,9 @@ _keyguard() {
                 ;;
             keyguard__subcmd__help,scan)
                 cmd="keyguard__subcmd__help__subcmd__scan"
+                ;;
+            keyguard__subcmd__help,verify)
+                cmd="keyguard__subcmd__help__subcmd__verify"
                 ;;
             keyguard__subcmd__help__subcmd__hook,install)
                 cmd="keyguard__subcmd__help__subcmd__hook__subcmd__install"
@@ -185,7 +191,7 @@ _keyguard() {
 
     case "${cmd}" in
         keyguard)
-            opts="-h -V --help --version scan init hook rules key run rotate completions help"
+            opts="-h -V --help --version scan init hook rules key run verify rotate completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -213,7 +219,7 @@ _keyguard() {
             return 0
             ;;
         keyguard__subcmd__help)
-            opts="scan init hook rules key run rotate completions help"
+            opts="scan init hook rules key run verify rotate completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -481,6 +487,20 @@ _keyguard() {
         keyguard__subcmd__help__subcmd__scan__subcmd__staged)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        keyguard__subcmd__help__subcmd__verify)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -977,7 +997,7 @@ _keyguard() {
             return 0
             ;;
         keyguard__subcmd__scan)
-            opts="-o -q -j -h -V --max-file-size --follow --no-ignore --all-rules --format --output --show-secrets --baseline --config --color --quiet --threads --exit-zero --help --version git staged bundle help"
+            opts="-o -q -j -h -V --max-file-size --follow --no-ignore --all-rules --format --output --show-secrets --baseline --config --color --quiet --threads --exit-zero --verify --help --version git staged bundle help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1027,7 +1047,7 @@ _keyguard() {
             return 0
             ;;
         keyguard__subcmd__scan__subcmd__bundle)
-            opts="-o -q -j -h -V --max-file-size --all-rules --format --output --show-secrets --baseline --config --color --quiet --threads --exit-zero --help --version"
+            opts="-o -q -j -h -V --max-file-size --all-rules --format --output --show-secrets --baseline --config --color --quiet --threads --exit-zero --verify --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1077,7 +1097,7 @@ _keyguard() {
             return 0
             ;;
         keyguard__subcmd__scan__subcmd__git)
-            opts="-o -q -j -h -V --range --since --branch --reachable-only --submodules --max-file-size --all-rules --format --output --show-secrets --baseline --config --color --quiet --threads --exit-zero --help --version"
+            opts="-o -q -j -h -V --range --since --branch --reachable-only --submodules --max-file-size --all-rules --format --output --show-secrets --baseline --config --color --quiet --threads --exit-zero --verify --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1209,7 +1229,7 @@ _keyguard() {
             return 0
             ;;
         keyguard__subcmd__scan__subcmd__staged)
-            opts="-C -o -q -j -h -V --repo --max-file-size --all-rules --format --output --show-secrets --baseline --config --color --quiet --threads --exit-zero --help --version"
+            opts="-C -o -q -j -h -V --repo --max-file-size --all-rules --format --output --show-secrets --baseline --config --color --quiet --threads --exit-zero --verify --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1257,6 +1277,48 @@ _keyguard() {
                     ;;
                 -j)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        keyguard__subcmd__verify)
+            opts="-p -h -V --key --profile --provider --format --timeout --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --provider)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)

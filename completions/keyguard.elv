@@ -28,6 +28,7 @@ set edit:completion:arg-completer[keyguard] = {|@words|
             cand rules 'List the rule catalogue (what keyguard finds)'
             cand key 'Keep API keys in the OS keychain instead of files'
             cand run 'Run a command with keys from the keychain in its environment'
+            cand verify 'Check whether keys are live, by asking their providers (read-only, free calls)'
             cand rotate 'After a leak: replace a key, revoke the old one, prove it dead, and keep a record'
             cand completions 'Print a shell completion script to standard output'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -49,6 +50,7 @@ set edit:completion:arg-completer[keyguard] = {|@words|
             cand -q 'Print no summary or warnings on standard error'
             cand --quiet 'Print no summary or warnings on standard error'
             cand --exit-zero 'Exit 0 even when secrets are found (errors still exit 2)'
+            cand --verify 'Ask each provider whether the keys found are live, and fill `validation` in the report (the only way a scan touches the network)'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -78,6 +80,7 @@ set edit:completion:arg-completer[keyguard] = {|@words|
             cand -q 'Print no summary or warnings on standard error'
             cand --quiet 'Print no summary or warnings on standard error'
             cand --exit-zero 'Exit 0 even when secrets are found (errors still exit 2)'
+            cand --verify 'Ask each provider whether the keys found are live, and fill `validation` in the report (the only way a scan touches the network)'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -100,6 +103,7 @@ set edit:completion:arg-completer[keyguard] = {|@words|
             cand -q 'Print no summary or warnings on standard error'
             cand --quiet 'Print no summary or warnings on standard error'
             cand --exit-zero 'Exit 0 even when secrets are found (errors still exit 2)'
+            cand --verify 'Ask each provider whether the keys found are live, and fill `validation` in the report (the only way a scan touches the network)'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -120,6 +124,7 @@ set edit:completion:arg-completer[keyguard] = {|@words|
             cand -q 'Print no summary or warnings on standard error'
             cand --quiet 'Print no summary or warnings on standard error'
             cand --exit-zero 'Exit 0 even when secrets are found (errors still exit 2)'
+            cand --verify 'Ask each provider whether the keys found are live, and fill `validation` in the report (the only way a scan touches the network)'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -288,6 +293,19 @@ set edit:completion:arg-completer[keyguard] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'keyguard;verify'= {
+            cand --key 'Check this keychain entry instead of reading standard input (repeatable)'
+            cand -p 'Namespace of keys (dev, staging, prod, ...): each profile''s keys are separate entries'
+            cand --profile 'Namespace of keys (dev, staging, prod, ...): each profile''s keys are separate entries'
+            cand --provider 'Check every key with this provider''s adapter instead of recognising it by format'
+            cand --format 'Output format'
+            cand --timeout 'Deadline for each call to a provider, in seconds'
+            cand --color 'When to use colour (NO_COLOR is honoured in auto mode)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'keyguard;rotate'= {
             cand --key 'Keychain entry holding the old key; the new key is stored there'
             cand -p 'Namespace of keys (dev, staging, prod, ...): each profile''s keys are separate entries'
@@ -330,6 +348,7 @@ set edit:completion:arg-completer[keyguard] = {|@words|
             cand rules 'List the rule catalogue (what keyguard finds)'
             cand key 'Keep API keys in the OS keychain instead of files'
             cand run 'Run a command with keys from the keychain in its environment'
+            cand verify 'Check whether keys are live, by asking their providers (read-only, free calls)'
             cand rotate 'After a leak: replace a key, revoke the old one, prove it dead, and keep a record'
             cand completions 'Print a shell completion script to standard output'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -375,6 +394,8 @@ set edit:completion:arg-completer[keyguard] = {|@words|
         &'keyguard;help;key;import'= {
         }
         &'keyguard;help;run'= {
+        }
+        &'keyguard;help;verify'= {
         }
         &'keyguard;help;rotate'= {
         }

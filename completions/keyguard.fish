@@ -32,6 +32,7 @@ complete -c keyguard -n "__fish_keyguard_needs_command" -f -a "hook" -d 'Install
 complete -c keyguard -n "__fish_keyguard_needs_command" -f -a "rules" -d 'List the rule catalogue (what keyguard finds)'
 complete -c keyguard -n "__fish_keyguard_needs_command" -f -a "key" -d 'Keep API keys in the OS keychain instead of files'
 complete -c keyguard -n "__fish_keyguard_needs_command" -f -a "run" -d 'Run a command with keys from the keychain in its environment'
+complete -c keyguard -n "__fish_keyguard_needs_command" -f -a "verify" -d 'Check whether keys are live, by asking their providers (read-only, free calls)'
 complete -c keyguard -n "__fish_keyguard_needs_command" -f -a "rotate" -d 'After a leak: replace a key, revoke the old one, prove it dead, and keep a record'
 complete -c keyguard -n "__fish_keyguard_needs_command" -f -a "completions" -d 'Print a shell completion script to standard output'
 complete -c keyguard -n "__fish_keyguard_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -52,6 +53,7 @@ complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_s
 complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged bundle help" -l show-secrets -d 'Print secrets in full instead of redacted (keep such reports private)'
 complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged bundle help" -s q -l quiet -d 'Print no summary or warnings on standard error'
 complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged bundle help" -l exit-zero -d 'Exit 0 even when secrets are found (errors still exit 2)'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged bundle help" -l verify -d 'Ask each provider whether the keys found are live, and fill `validation` in the report (the only way a scan touches the network)'
 complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged bundle help" -s h -l help -d 'Print help'
 complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged bundle help" -s V -l version -d 'Print version'
 complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and not __fish_seen_subcommand_from git staged bundle help" -a "git" -d 'Scan a repository\'s whole history: every commit, branch, tag, note and stash, commit messages, and objects no ref reaches any more'
@@ -78,6 +80,7 @@ complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_
 complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from git" -l show-secrets -d 'Print secrets in full instead of redacted (keep such reports private)'
 complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from git" -s q -l quiet -d 'Print no summary or warnings on standard error'
 complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from git" -l exit-zero -d 'Exit 0 even when secrets are found (errors still exit 2)'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from git" -l verify -d 'Ask each provider whether the keys found are live, and fill `validation` in the report (the only way a scan touches the network)'
 complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from git" -s h -l help -d 'Print help'
 complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from git" -s V -l version -d 'Print version'
 complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from staged" -s C -l repo -d 'The repository [default: as git finds it: GIT_DIR, GIT_WORK_TREE and GIT_INDEX_FILE, else the current directory\'s; with -C those variables are ignored]' -r -F
@@ -96,6 +99,7 @@ complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_
 complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from staged" -l show-secrets -d 'Print secrets in full instead of redacted (keep such reports private)'
 complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from staged" -s q -l quiet -d 'Print no summary or warnings on standard error'
 complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from staged" -l exit-zero -d 'Exit 0 even when secrets are found (errors still exit 2)'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from staged" -l verify -d 'Ask each provider whether the keys found are live, and fill `validation` in the report (the only way a scan touches the network)'
 complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from staged" -s h -l help -d 'Print help'
 complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from staged" -s V -l version -d 'Print version'
 complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from bundle" -l max-file-size -d 'Skip files larger than this [default: 64MiB, or [scan] max_file_size]' -r
@@ -113,6 +117,7 @@ complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_
 complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from bundle" -l show-secrets -d 'Print secrets in full instead of redacted (keep such reports private)'
 complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from bundle" -s q -l quiet -d 'Print no summary or warnings on standard error'
 complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from bundle" -l exit-zero -d 'Exit 0 even when secrets are found (errors still exit 2)'
+complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from bundle" -l verify -d 'Ask each provider whether the keys found are live, and fill `validation` in the report (the only way a scan touches the network)'
 complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from bundle" -s h -l help -d 'Print help'
 complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from bundle" -s V -l version -d 'Print version'
 complete -c keyguard -n "__fish_keyguard_using_subcommand scan; and __fish_seen_subcommand_from help" -f -a "git" -d 'Scan a repository\'s whole history: every commit, branch, tag, note and stash, commit messages, and objects no ref reaches any more'
@@ -186,6 +191,17 @@ complete -c keyguard -n "__fish_keyguard_using_subcommand run" -l env-file -d 'A
 complete -c keyguard -n "__fish_keyguard_using_subcommand run" -l config -d 'Read this keyguard.toml instead of the one in the current directory' -r -F
 complete -c keyguard -n "__fish_keyguard_using_subcommand run" -s h -l help -d 'Print help'
 complete -c keyguard -n "__fish_keyguard_using_subcommand run" -s V -l version -d 'Print version'
+complete -c keyguard -n "__fish_keyguard_using_subcommand verify" -l key -d 'Check this keychain entry instead of reading standard input (repeatable)' -r
+complete -c keyguard -n "__fish_keyguard_using_subcommand verify" -s p -l profile -d 'Namespace of keys (dev, staging, prod, ...): each profile\'s keys are separate entries' -r
+complete -c keyguard -n "__fish_keyguard_using_subcommand verify" -l provider -d 'Check every key with this provider\'s adapter instead of recognising it by format' -r
+complete -c keyguard -n "__fish_keyguard_using_subcommand verify" -l format -d 'Output format' -r -f -a "human\t''
+json\t''"
+complete -c keyguard -n "__fish_keyguard_using_subcommand verify" -l timeout -d 'Deadline for each call to a provider, in seconds' -r
+complete -c keyguard -n "__fish_keyguard_using_subcommand verify" -l color -d 'When to use colour (NO_COLOR is honoured in auto mode)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c keyguard -n "__fish_keyguard_using_subcommand verify" -s h -l help -d 'Print help'
+complete -c keyguard -n "__fish_keyguard_using_subcommand verify" -s V -l version -d 'Print version'
 complete -c keyguard -n "__fish_keyguard_using_subcommand rotate" -l key -d 'Keychain entry holding the old key; the new key is stored there' -r
 complete -c keyguard -n "__fish_keyguard_using_subcommand rotate" -s p -l profile -d 'Namespace of keys (dev, staging, prod, ...): each profile\'s keys are separate entries' -r
 complete -c keyguard -n "__fish_keyguard_using_subcommand rotate" -l secret-hash -d 'Find the old key by the secret_hash of a scan finding (scans --repo: files and history)' -r
@@ -211,15 +227,16 @@ complete -c keyguard -n "__fish_keyguard_using_subcommand rotate" -s h -l help -
 complete -c keyguard -n "__fish_keyguard_using_subcommand rotate" -s V -l version -d 'Print version'
 complete -c keyguard -n "__fish_keyguard_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c keyguard -n "__fish_keyguard_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c keyguard -n "__fish_keyguard_using_subcommand help; and not __fish_seen_subcommand_from scan init hook rules key run rotate completions help" -f -a "scan" -d 'Scan files and directories for secrets'
-complete -c keyguard -n "__fish_keyguard_using_subcommand help; and not __fish_seen_subcommand_from scan init hook rules key run rotate completions help" -f -a "init" -d 'Set a repository up so keys stay out: .gitignore, .env.example, the pre-commit hook'
-complete -c keyguard -n "__fish_keyguard_using_subcommand help; and not __fish_seen_subcommand_from scan init hook rules key run rotate completions help" -f -a "hook" -d 'Install or remove the git pre-commit hook that runs `keyguard scan staged`'
-complete -c keyguard -n "__fish_keyguard_using_subcommand help; and not __fish_seen_subcommand_from scan init hook rules key run rotate completions help" -f -a "rules" -d 'List the rule catalogue (what keyguard finds)'
-complete -c keyguard -n "__fish_keyguard_using_subcommand help; and not __fish_seen_subcommand_from scan init hook rules key run rotate completions help" -f -a "key" -d 'Keep API keys in the OS keychain instead of files'
-complete -c keyguard -n "__fish_keyguard_using_subcommand help; and not __fish_seen_subcommand_from scan init hook rules key run rotate completions help" -f -a "run" -d 'Run a command with keys from the keychain in its environment'
-complete -c keyguard -n "__fish_keyguard_using_subcommand help; and not __fish_seen_subcommand_from scan init hook rules key run rotate completions help" -f -a "rotate" -d 'After a leak: replace a key, revoke the old one, prove it dead, and keep a record'
-complete -c keyguard -n "__fish_keyguard_using_subcommand help; and not __fish_seen_subcommand_from scan init hook rules key run rotate completions help" -f -a "completions" -d 'Print a shell completion script to standard output'
-complete -c keyguard -n "__fish_keyguard_using_subcommand help; and not __fish_seen_subcommand_from scan init hook rules key run rotate completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c keyguard -n "__fish_keyguard_using_subcommand help; and not __fish_seen_subcommand_from scan init hook rules key run verify rotate completions help" -f -a "scan" -d 'Scan files and directories for secrets'
+complete -c keyguard -n "__fish_keyguard_using_subcommand help; and not __fish_seen_subcommand_from scan init hook rules key run verify rotate completions help" -f -a "init" -d 'Set a repository up so keys stay out: .gitignore, .env.example, the pre-commit hook'
+complete -c keyguard -n "__fish_keyguard_using_subcommand help; and not __fish_seen_subcommand_from scan init hook rules key run verify rotate completions help" -f -a "hook" -d 'Install or remove the git pre-commit hook that runs `keyguard scan staged`'
+complete -c keyguard -n "__fish_keyguard_using_subcommand help; and not __fish_seen_subcommand_from scan init hook rules key run verify rotate completions help" -f -a "rules" -d 'List the rule catalogue (what keyguard finds)'
+complete -c keyguard -n "__fish_keyguard_using_subcommand help; and not __fish_seen_subcommand_from scan init hook rules key run verify rotate completions help" -f -a "key" -d 'Keep API keys in the OS keychain instead of files'
+complete -c keyguard -n "__fish_keyguard_using_subcommand help; and not __fish_seen_subcommand_from scan init hook rules key run verify rotate completions help" -f -a "run" -d 'Run a command with keys from the keychain in its environment'
+complete -c keyguard -n "__fish_keyguard_using_subcommand help; and not __fish_seen_subcommand_from scan init hook rules key run verify rotate completions help" -f -a "verify" -d 'Check whether keys are live, by asking their providers (read-only, free calls)'
+complete -c keyguard -n "__fish_keyguard_using_subcommand help; and not __fish_seen_subcommand_from scan init hook rules key run verify rotate completions help" -f -a "rotate" -d 'After a leak: replace a key, revoke the old one, prove it dead, and keep a record'
+complete -c keyguard -n "__fish_keyguard_using_subcommand help; and not __fish_seen_subcommand_from scan init hook rules key run verify rotate completions help" -f -a "completions" -d 'Print a shell completion script to standard output'
+complete -c keyguard -n "__fish_keyguard_using_subcommand help; and not __fish_seen_subcommand_from scan init hook rules key run verify rotate completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c keyguard -n "__fish_keyguard_using_subcommand help; and __fish_seen_subcommand_from scan" -f -a "git" -d 'Scan a repository\'s whole history: every commit, branch, tag, note and stash, commit messages, and objects no ref reaches any more'
 complete -c keyguard -n "__fish_keyguard_using_subcommand help; and __fish_seen_subcommand_from scan" -f -a "staged" -d 'Scan what `git commit` would record now, reporting only keys on added lines'
 complete -c keyguard -n "__fish_keyguard_using_subcommand help; and __fish_seen_subcommand_from scan" -f -a "bundle" -d 'Scan built front-end output (minified JS, CSS, HTML, source maps) for keys that would ship to the browser'

@@ -71,6 +71,9 @@ pub enum Command {
     /// Run a command with keys from the keychain in its environment
     #[command(after_help = RUN_EXAMPLES)]
     Run(RunArgs),
+    /// Check whether keys are live, by asking their providers (read-only, free calls)
+    #[command(after_help = VERIFY_EXAMPLES)]
+    Verify(VerifyArgs),
     /// After a leak: replace a key, revoke the old one, prove it dead, and keep a record
     #[command(after_help = ROTATE_EXAMPLES)]
     Rotate(RotateArgs),
@@ -337,6 +340,11 @@ pub struct CommonArgs {
     /// Exit 0 even when secrets are found (errors still exit 2)
     #[arg(long)]
     pub exit_zero: bool,
+
+    /// Ask each provider whether the keys found are live, and fill `validation` in the report
+    /// (the only way a scan touches the network)
+    #[arg(long)]
+    pub verify: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -604,6 +612,56 @@ pub struct RotateArgs {
     /// Deadline of one request to the provider
     #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: u64,
+}
+
+const VERIFY_EXAMPLES: &str = "\
+Examples:
+  keyguard verify < keys.txt         one key a line (blank lines and # comments skipped)
+  keyguard verify --key openai       a key from the keychain (see `keyguard key`)
+  keyguard verify --provider groq < keys.txt
+                                     check the keys as Groq keys, whatever their format says
+  keyguard verify --format json < keys.txt
+  keyguard scan --verify             check the keys a scan finds (fills `validation`)
+
+Two-part keys (an AWS access key id and its secret) go on one line as ID:SECRET.
+Each key is checked with a free, read-only call (e.g. GET /v1/models), only to its provider's
+official host; KEYGUARD_<PROVIDER>_API_BASE (e.g. KEYGUARD_OPENAI_API_BASE) sends that
+provider's requests elsewhere, with a warning. Providers are checked in parallel; requests to
+one provider are spaced. Rate limits, server errors and timeouts are `unknown`, never `dead`.
+A key that does not match its provider's format is `unknown`, with no request made.
+Exit status: 0 every key is dead, 1 any key is live or unknown (act on it, or look), 2 error.";
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Check this keychain entry instead of reading standard input (repeatable)
+    #[arg(long = "key", value_name = "NAME")]
+    pub keys: Vec<String>,
+
+    #[command(flatten)]
+    pub profile: ProfileArg,
+
+    /// Check every key with this provider's adapter instead of recognising it by format
+    #[arg(long, value_name = "PROVIDER")]
+    pub provider: Option<String>,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = VerifyFormat::Human, value_name = "FORMAT")]
+    pub format: VerifyFormat,
+
+    /// Deadline for each call to a provider, in seconds
+    #[arg(long, value_name = "SECS", default_value_t = crate::providers::DEFAULT_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub timeout: u64,
+
+    /// When to use colour (NO_COLOR is honoured in auto mode)
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VerifyFormat {
+    Human,
+    Json,
 }
 
 fn parse_size(s: &str) -> Result<u64, String> {

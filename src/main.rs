@@ -18,6 +18,7 @@ fn main() -> ExitCode {
         Command::Rules(args) => cmd::rules::run(&args, &mut out),
         Command::Key(cmd) => cmd::key::run(&cmd, &mut out),
         Command::Run(args) => cmd::run::run(&args),
+        Command::Verify(args) => cmd::verify::run(&args, &mut out),
         Command::Rotate(args) => cmd::rotate::run(&args, &mut out),
         Command::Completions { shell } => cmd::completions::run(shell, &mut out),
     };

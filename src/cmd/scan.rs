@@ -197,7 +197,12 @@ impl Prepared {
         findings.sort_by(|a, b| {
             (&a.path, a.line, a.column, &a.rule_id).cmp(&(&b.path, b.line, b.column, &b.rule_id))
         });
-        let (findings, suppressed) = self.suppressor.apply(findings);
+        let (mut findings, suppressed) = self.suppressor.apply(findings);
+        // The only network use of a scan, and only when asked: reported findings, not suppressed
+        // ones, are checked.
+        if common.verify {
+            super::verify::fill_validation(&mut findings, &self.printer)?;
+        }
         let summary = Summary {
             files: stats.files.load(Ordering::Relaxed),
             bytes: stats.bytes.load(Ordering::Relaxed),

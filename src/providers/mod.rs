@@ -8,6 +8,7 @@
 //! never spends money and never changes anything; the key travels only in the header the
 //! provider expects, and no text that leaves an adapter (verdict details, errors) quotes it.
 
+pub mod batch;
 pub mod http;
 
 mod anthropic;
@@ -376,6 +377,12 @@ pub trait Provider: Send + Sync {
     /// asks the catalogue which rule the whole value matches.
     fn check_format(&self, key: &Secret) -> Result<(), String> {
         check_format_by_rules(self.name(), self.rules(), key)
+    }
+    /// The least time between the starts of two verification requests to this provider when
+    /// many keys are checked (`keyguard verify`, `scan --verify`): 500 keys of one provider must
+    /// not look like an attack or trip its rate limit.
+    fn min_interval(&self) -> std::time::Duration {
+        batch::DEFAULT_MIN_INTERVAL
     }
     /// Is `key` live? Never changes anything, never spends money.
     fn verify(&self, cx: &Cx, key: &Secret) -> Verdict;

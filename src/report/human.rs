@@ -44,6 +44,14 @@ pub fn write(r: &Report, out: &mut dyn std::io::Write, color: bool) -> std::io::
                 format!("({} confidence)", f.confidence).dimmed()
             ));
         }
+        if let Some(v) = &f.validation {
+            let status = match v.status.as_str() {
+                "live" => crate::providers::Status::Live,
+                "dead" => crate::providers::Status::Dead,
+                _ => crate::providers::Status::Unknown,
+            };
+            line.push_str(&format!("  {}", paint_status(status, &v.status)));
+        }
         if let Some(o) = &f.original {
             line.push_str(&format!("  from {}:{}:{}", o.path, o.line, o.column));
         }
@@ -85,4 +93,14 @@ pub fn write(r: &Report, out: &mut dyn std::io::Write, color: bool) -> std::io::
         }
     }
     Ok(())
+}
+
+/// A verification status word in its colour (when colour is on): live keys are the alarm.
+pub fn paint_status(status: crate::providers::Status, text: &str) -> colored::ColoredString {
+    use crate::providers::Status;
+    match status {
+        Status::Live => text.red().bold(),
+        Status::Dead => text.green(),
+        Status::Unknown => text.yellow(),
+    }
 }

@@ -111,6 +111,9 @@ pub fn to_value(r: &Report) -> Value {
                 "partialFingerprints": {"keyguardFinding/v1": f.fingerprint},
                 "properties": {"confidence": f.confidence.to_string()}
             });
+            if let Some(v) = &f.validation {
+                result["properties"]["validation"] = json!(v);
+            }
             if let Some(c) = &f.commit {
                 result["properties"]["commit"] = json!(c.id);
                 result["message"]["text"] = json!(format!(

@@ -15,3 +15,4 @@ mod rotate;
 mod scan;
 mod staged;
 mod support;
+mod verify;
