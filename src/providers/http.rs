@@ -222,9 +222,33 @@ impl Http {
     }
 
     /// Sends and reads the whole reply within the deadline.
+    ///
+    /// reqwest's blocking client applies its timeout to sending and then to each read of the
+    /// body separately, so a server that drips a byte every few seconds would hold a call for
+    /// as long as it likes. The call runs on its own thread and is given up at the deadline;
+    /// the abandoned thread ends at reqwest's next per-read timeout.
     pub fn send(&self, request: RequestBuilder) -> Result<Reply, CallError> {
-        let response = request.send().map_err(|e| self.call_error(&e))?;
-        read_reply(response, self)
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let http = self.clone();
+        std::thread::Builder::new()
+            .name("keyguard-http".into())
+            .spawn(move || {
+                let result = request
+                    .send()
+                    .map_err(|e| http.call_error(&e))
+                    .and_then(|response| read_reply(response, &http));
+                let _ = tx.send(result);
+            })
+            .map_err(|e| CallError::Failed(format!("cannot start the request: {e}")))?;
+        match rx.recv_timeout(self.timeout) {
+            Ok(result) => result,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                Err(CallError::Timeout(self.timeout))
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Err(CallError::Failed(
+                "the request stopped without an answer".into(),
+            )),
+        }
     }
 
     fn call_error(&self, e: &reqwest::Error) -> CallError {
@@ -270,7 +294,8 @@ fn read_reply(response: Response, http: &Http) -> Result<Reply, CallError> {
             {
                 CallError::Timeout(http.timeout)
             } else {
-                CallError::Failed(format!("reading the answer: {e}"))
+                // The message may name the URL (reqwest's own), which carries user-given ids.
+                CallError::Failed(format!("reading the answer: {}", root_cause(&e)))
             }
         })?;
     Ok(Reply {
@@ -331,6 +356,41 @@ mod tests {
         ] {
             assert!(parse_override("V", bad).is_err(), "{bad}");
         }
+    }
+
+    /// A server that sends its headers at once, then the body a byte at a time, each byte
+    /// well within the per-read timeout: the call must still end at its one deadline.
+    #[test]
+    fn a_body_dripped_slowly_does_not_outlast_the_deadline() {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            if let Ok((mut conn, _)) = listener.accept() {
+                let mut buf = [0u8; 4096];
+                let _ = conn.read(&mut buf);
+                let _ = conn.write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n",
+                );
+                for _ in 0..100 {
+                    if conn.write_all(b" ").and_then(|_| conn.flush()).is_err() {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+            }
+        });
+        let http = Http::new(Duration::from_secs(1));
+        let base = Base::parse(&format!("http://{addr}")).unwrap();
+        let started = std::time::Instant::now();
+        let result = http.send(http.request(Method::GET, &base, "/v1/models"));
+        let took = started.elapsed();
+        assert!(
+            matches!(result, Err(CallError::Timeout(_))),
+            "{:?}",
+            result.map(|r| r.status)
+        );
+        assert!(took < Duration::from_secs(3), "the call took {took:?}");
     }
 
     #[test]
