@@ -67,9 +67,25 @@ pub fn run(args: &RotateArgs, out: &mut dyn Write) -> Result<Outcome> {
         NewSource::Auto
     };
     let env_name = match &args.env_name {
-        Some(v) => v.clone(),
-        None => env_name_from_config(&key_name)
-            .unwrap_or_else(|| rotate::deploy::usual_env_name(provider.id())),
+        Some(v) => {
+            rotate::deploy::check_env_name(v).map_err(|e| anyhow::anyhow!("--env-name: {e}"))?;
+            v.clone()
+        }
+        None => match env_name_from_config(&key_name) {
+            // The repository's keyguard.toml chose it: checked, and said, since it goes into
+            // the commands the user is told to run.
+            Some((v, config)) => {
+                rotate::deploy::check_env_name(&v).map_err(|e| {
+                    anyhow::anyhow!("{} [env]: {e}", crate::sanitize::path(&config))
+                })?;
+                printer.info(&format!(
+                    "keyguard: the variable the app reads is {v} (from {} [env]; --env-name VAR to change)",
+                    crate::sanitize::path(&config)
+                ));
+                v
+            }
+            None => rotate::deploy::usual_env_name(provider.id()),
+        },
     };
     let opts = Options {
         provider,
@@ -400,14 +416,15 @@ fn read_env(var: &str) -> Result<Secret> {
     }
 }
 
-/// The variable keyguard.toml's `[env]` maps to this keychain entry.
-fn env_name_from_config(key_name: &str) -> Option<String> {
+/// The variable keyguard.toml's `[env]` maps to this keychain entry, and the file that says so.
+fn env_name_from_config(key_name: &str) -> Option<(String, std::path::PathBuf)> {
     let config = crate::config::Config::discover(None, &[std::path::PathBuf::from(".")]).ok()?;
+    let path = config.path.clone()?;
     config
         .env?
         .iter()
         .find(|(_, v)| v.as_str() == Some(key_name))
-        .map(|(k, _)| k.clone())
+        .map(|(k, _)| (k.clone(), path))
 }
 
 /// `keyguard rotate --list`.

@@ -57,9 +57,36 @@ pub fn parse_targets(list: &[String]) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
+/// Checks `var` is a plain environment variable name (`[A-Za-z_][A-Za-z0-9_]*`). It is pasted
+/// unquoted into the commands the user is told to run, and it can come from a repository's
+/// keyguard.toml or a state file there: anything else could make those commands run code.
+pub fn check_env_name(var: &str) -> Result<(), String> {
+    let mut bytes = var.bytes();
+    let ok = var.len() <= 128
+        && bytes
+            .next()
+            .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{}` is not an environment variable name (letters, digits and _, not starting with a digit)",
+            crate::sanitize::escape(var)
+        ))
+    }
+}
+
 /// The shell commands for `target`, reading the key stored as `profile/name` and setting the
 /// variable `var`.
 pub fn commands(target: &str, name: &str, profile: &str, var: &str) -> Vec<String> {
+    // Callers check all three; a shell metacharacter here would be run by the user's shell.
+    if check_env_name(var).is_err()
+        || crate::keychain::check_name("key name", name).is_err()
+        || crate::keychain::check_name("profile", profile).is_err()
+    {
+        return Vec::new();
+    }
     let get = if profile == crate::keychain::DEFAULT_PROFILE {
         format!("keyguard key get {name}")
     } else {
@@ -147,5 +174,31 @@ mod tests {
         let e = parse_targets(&["nowhere".into()]).unwrap_err();
         assert!(e.contains("github-actions"), "{e}");
         assert_eq!(usual_env_name("openai"), "OPENAI_API_KEY");
+    }
+
+    #[test]
+    fn variable_names_that_would_run_code_are_refused() {
+        for ok in ["OPENAI_API_KEY", "_X", "a1"] {
+            assert!(check_env_name(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "1X",
+            "X;touch pwned",
+            "X$(id)",
+            "X Y",
+            "X`id`",
+            "X|sh",
+            "X=1",
+        ] {
+            assert!(check_env_name(bad).is_err(), "{bad}");
+            for t in TARGETS {
+                assert!(
+                    commands(t, "openai", "default", bad).is_empty(),
+                    "{t}: {bad}"
+                );
+            }
+        }
+        assert!(commands("vercel", "x;id", "default", "X").is_empty());
     }
 }

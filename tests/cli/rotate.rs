@@ -571,6 +571,66 @@ fn rotate_bad_input_stops_before_any_request() {
     assert!(groq.requests().is_empty(), "bad input made a request");
 }
 
+/// The variable name goes unquoted into the deployment commands the user is told to run, and
+/// keyguard.toml's `[env]` (which a cloned repository brings) can supply it: a name that is not
+/// a plain variable name is refused, and one that is is said to come from the file.
+#[test]
+fn rotate_refuses_a_variable_name_from_keyguard_toml_that_would_run_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let cmd = || {
+        let mut c = kg(dir.path(), &[]);
+        c.env("KEYGUARD_KEYSTORE", "nonesuch");
+        c
+    };
+    let args = [
+        "rotate",
+        "groq",
+        "--key",
+        "g",
+        "--deploy",
+        "fly",
+        "--dry-run",
+    ];
+    std::fs::write(
+        dir.path().join("keyguard.toml"),
+        "[env]\n\"X;touch pwned;#\" = \"g\"\n",
+    )
+    .unwrap();
+    let r = run_with(cmd(), &args, None);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("keyguard.toml"), "{}", r.stderr);
+    assert!(!r.stdout.contains("touch pwned"), "{}", r.stdout);
+
+    std::fs::write(
+        dir.path().join("keyguard.toml"),
+        "[env]\nAPP_GROQ = \"g\"\n",
+    )
+    .unwrap();
+    let r = run_with(cmd(), &args, None);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("APP_GROQ (from") && r.stderr.contains("keyguard.toml"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stdout.contains("APP_GROQ in fly"), "{}", r.stdout);
+
+    let r = run_with(
+        cmd(),
+        &[
+            "rotate",
+            "groq",
+            "--key",
+            "g",
+            "--env-name",
+            "A B",
+            "--dry-run",
+        ],
+        None,
+    );
+    assert_eq!(r.code, 2, "{}", r.stdout);
+}
+
 #[test]
 fn rotate_list_says_what_each_provider_can_do() {
     let dir = tempfile::tempdir().unwrap();
