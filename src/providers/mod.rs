@@ -107,30 +107,46 @@ impl Verdict {
     }
 }
 
-/// `text` with the key, and any token quoting 8 or more of its characters (providers quote a
-/// key's head: "Incorrect API key provided: sk-proj-abc***xyz"), replaced by `<key>`.
+/// `text` with the key, and any run of key-like characters sharing 8 or more consecutive
+/// characters with it, replaced by `<key>`. Providers quote a key's head ("Incorrect API key
+/// provided: sk-proj-abc***xyz") and may wrap it in anything (`key=…`, `"…"`, `token_…`, a tab,
+/// a JSON field we print as an account name), so a run is cut only at characters the key does
+/// not contain, and it goes if any 8 of its characters in a row are in the key.
 pub fn scrub(text: &str, key: &Secret) -> String {
-    let Ok(k) = std::str::from_utf8(key.expose()) else {
-        return text.to_string();
-    };
-    if k.len() < 8 {
+    let k = String::from_utf8_lossy(key.expose());
+    let k = k.trim();
+    if k.is_empty() {
         return text.to_string();
     }
     let out = text.replace(k, "<key>");
-    let quotes_key = |token: &str| {
-        let core = token.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_');
-        let head: String = core
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
-            .collect();
-        head.len() >= 8 && k.contains(&head)
+    const QUOTE: usize = 8;
+    if k.chars().count() < QUOTE {
+        return out;
+    }
+    let in_run = |c: char| c.is_alphanumeric() || (!c.is_whitespace() && k.contains(c));
+    let quotes_key = |run: &[char]| {
+        run.windows(QUOTE)
+            .any(|w| k.contains(w.iter().collect::<String>().as_str()))
     };
+    let chars: Vec<char> = out.chars().collect();
     let mut result = String::with_capacity(out.len());
-    for (i, token) in out.split(' ').enumerate() {
-        if i > 0 {
-            result.push(' ');
+    let mut i = 0;
+    while i < chars.len() {
+        if !in_run(chars[i]) {
+            result.push(chars[i]);
+            i += 1;
+            continue;
         }
-        result.push_str(if quotes_key(token) { "<key>" } else { token });
+        let start = i;
+        while i < chars.len() && in_run(chars[i]) {
+            i += 1;
+        }
+        let run = &chars[start..i];
+        if quotes_key(run) {
+            result.push_str("<key>");
+        } else {
+            result.extend(run);
+        }
     }
     result
 }
@@ -571,6 +587,65 @@ pub(crate) mod testing;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A key-shaped value made at run time (no key-shaped literal in the source).
+    fn fake_key(prefix: &str, seed: u64, len: usize, alphabet: &[u8]) -> Secret {
+        let mut x = seed;
+        let body: String = (0..len)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                alphabet[(x >> 33) as usize % alphabet.len()] as char
+            })
+            .collect();
+        Secret::new(format!("{prefix}{body}").as_bytes())
+    }
+
+    #[test]
+    fn scrub_removes_quotes_of_the_key_wherever_a_provider_puts_them() {
+        let alnum = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+        let key = fake_key("sk-proj-", 7, 48, alnum);
+        let k = std::str::from_utf8(key.expose()).unwrap().to_string();
+        let (head, middle) = (&k[..14], &k[20..32]);
+        for text in [
+            format!(
+                "Incorrect API key provided: key={head}***{}",
+                &k[k.len() - 4..]
+            ),
+            format!("{{\"name\":\"{head}\"}}"),
+            format!("token_{middle}_revoked"),
+            format!("owner\t{middle}"),
+            format!("(\u{2018}{head}\u{2019})"),
+            format!("user:{k}@example"),
+            format!("{k}{k}"),
+        ] {
+            let out = scrub(&text, &key);
+            for i in 0..=k.len() - 8 {
+                assert!(!out.contains(&k[i..i + 8]), "{text:?} -> {out:?}");
+            }
+        }
+        // Text that quotes nothing of the key is left as it is.
+        for plain in ["HTTP 401 (invalid_api_key)", "acme-corp: live", "sk-proj"] {
+            assert_eq!(scrub(plain, &key), plain);
+        }
+
+        // A two-part key with `/` and `+` in its secret, quoted in part.
+        let secret = fake_key(
+            "",
+            3,
+            40,
+            b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123456789/+",
+        );
+        let s = std::str::from_utf8(secret.expose()).unwrap().to_string();
+        let pair = Secret::new(format!("AKIA{}:{s}", &s[..16].to_uppercase()).as_bytes());
+        let out = scrub(&format!("signature for {}/… rejected", &s[..20]), &pair);
+        assert!(!out.contains(&s[..8]), "{out}");
+
+        // A short key is still removed whole.
+        let short = Secret::new(b"q7Zt9");
+        assert_eq!(scrub("echo q7Zt9!", &short), "echo <key>!");
+    }
 
     #[test]
     fn scrub_removes_the_key_and_quoted_heads() {
