@@ -596,9 +596,11 @@ impl Run<'_> {
             }
             Err(ProviderError::NotSupported { .. }) => Ok(None),
             Err(e) => {
+                // Some adapters create with the old key as the credential (AWS, Twilio).
                 let why = format!(
-                    "{} could not create the new key: {e}\nhint: create it by hand at {} and pass it with --new-key-stdin or --new-key-env VAR",
+                    "{} could not create the new key: {}\nhint: create it by hand at {} and pass it with --new-key-stdin or --new-key-env VAR",
                     p.name(),
+                    crate::providers::scrub(&e.to_string(), &self.keys.old),
                     p.manual().dashboard
                 );
                 Err(self.stop(Step::Create, why))
