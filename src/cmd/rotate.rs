@@ -346,6 +346,9 @@ fn params(p: &dyn Provider, given: &[String]) -> Result<Params> {
         }
         out.insert(name.to_string(), value.to_string());
     }
+    for (name, value) in &out {
+        rotate::check_param_value(name, value).map_err(anyhow::Error::msg)?;
+    }
     Ok(out)
 }
 

@@ -215,6 +215,21 @@ pub fn pending_old(name: &str) -> String {
     format!("{name}.rotating-old")
 }
 
+/// Checks a provider setting's value. Ids among them (an OpenAI project, a SendGrid key id) go
+/// into request paths, percent-encoded; but a URL parser resolves a segment that is `.` or `..`,
+/// encoded or not, so `--param project=..` would send the admin credential to another endpoint
+/// of the provider's API.
+pub fn check_param_value(name: &str, value: &str) -> Result<(), String> {
+    if matches!(value.trim(), "" | "." | "..") || value.chars().any(char::is_control) {
+        return Err(format!(
+            "the setting {} = `{}` is not a usable value",
+            crate::sanitize::escape(name),
+            crate::sanitize::escape(value)
+        ));
+    }
+    Ok(())
+}
+
 /// Creates the record (or state) directory, 0700, refusing symbolic links on the way.
 ///
 /// The record directory is inside the repository by default (`.keyguard/incidents`), and a

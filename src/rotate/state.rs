@@ -215,6 +215,17 @@ fn check(state: &State, id: &str) -> Result<(), String> {
         }
     }
     super::deploy::check_env_name(&state.env_name)?;
+    let provider = crate::providers::find(&state.provider).expect("checked above");
+    for (name, value) in &state.params {
+        if !provider.params().iter().any(|p| p.name == name) {
+            return Err(format!(
+                "{} takes no setting `{}`",
+                provider.name(),
+                crate::sanitize::escape(name)
+            ));
+        }
+        super::check_param_value(name, value)?;
+    }
     let targets = super::deploy::parse_targets(&state.deploy)?;
     if targets != state.deploy {
         return Err("its deployment targets are not in keyguard's form".into());
@@ -348,6 +359,7 @@ mod tests {
             ("profile", "../x".into()),
             ("deploy", serde_json::json!(["fly; id"])),
             ("provider", "nonesuch".into()),
+            ("params", serde_json::json!({"nonesuch": "x"})),
         ];
         for (field, value) in bad {
             let (r, latest) = plant(&|v| v[*field] = value.clone(), 0o600);

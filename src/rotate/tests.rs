@@ -424,3 +424,16 @@ fn revoke_first_kills_the_old_key_before_a_new_one_exists() {
     assert!(revoked_at < typed_at, "{:?}", ask.asked);
     assert_eq!(kc.get("default", "groq").unwrap(), new);
 }
+
+/// A setting that is a dot segment would be resolved by the URL parser even percent-encoded
+/// (`/projects/%2E%2E/api_keys` is `/api_keys`): refused before any request.
+#[test]
+fn settings_that_are_dot_segments_are_refused() {
+    for bad in ["..", ".", " .. ", "", "proj\n1"] {
+        assert!(check_param_value("project", bad).is_err(), "{bad:?}");
+    }
+    assert!(check_param_value("project", "proj_abc.1").is_ok());
+    // Why: the encoded form is still a parent segment to the URL parser.
+    let url = reqwest::Url::parse("https://api.example.com/v1/projects/%2E%2E/api_keys").unwrap();
+    assert_eq!(url.path(), "/v1/api_keys");
+}
