@@ -100,8 +100,10 @@ impl Verdict {
 
     /// Removes every copy of `key` from the texts a provider filled (some echo the key in error
     /// messages or names). Adapters call it before returning.
+    /// The detail is escaped too: adapters put provider text in it (Slack's workspace URL), and
+    /// it reaches terminals and the incident record.
     pub fn scrubbed(mut self, key: &Secret) -> Verdict {
-        self.detail = scrub(&self.detail, key);
+        self.detail = crate::sanitize::escape(&scrub(&self.detail, key)).into_owned();
         self.account = self.account.map(|a| scrub(&a, key));
         self
     }
@@ -641,6 +643,11 @@ mod tests {
         let pair = Secret::new(format!("AKIA{}:{s}", &s[..16].to_uppercase()).as_bytes());
         let out = scrub(&format!("signature for {}/… rejected", &s[..20]), &pair);
         assert!(!out.contains(&s[..8]), "{out}");
+
+        // What a provider put in a detail cannot drive a terminal.
+        let v =
+            Verdict::unknown("auth.test ok (https://x.example/\x1b]0;owned\x07)").scrubbed(&key);
+        assert!(!v.detail.contains('\x1b'), "{}", v.detail);
 
         // A short key is still removed whole.
         let short = Secret::new(b"q7Zt9");

@@ -103,7 +103,9 @@ impl State {
             step,
             outcome,
             at: super::now(),
-            note: note.into(),
+            // Notes quote providers and file paths from the repository; the record is read in
+            // a terminal.
+            note: crate::sanitize::escape_lines(&note.into()),
         });
     }
 }
