@@ -1016,7 +1016,12 @@ pub mod audit {
         let bundles: Vec<_> = crate::source::bundle::DEFAULT_DIRS
             .iter()
             .map(|d| repo.join(d))
-            .filter(|d| d.is_dir())
+            // A repository's `dist` may be a link to `/` or a home directory: the walk would
+            // follow it (roots are followed) and list places outside the repository.
+            .filter(|d| {
+                d.is_dir()
+                    && !std::fs::symlink_metadata(d).is_ok_and(|m| m.file_type().is_symlink())
+            })
             .collect();
         if !bundles.is_empty() {
             let scan = crate::source::bundle::BundleScan {

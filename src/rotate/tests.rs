@@ -437,3 +437,42 @@ fn settings_that_are_dot_segments_are_refused() {
     let url = reqwest::Url::parse("https://api.example.com/v1/projects/%2E%2E/api_keys").unwrap();
     assert_eq!(url.path(), "/v1/api_keys");
 }
+
+/// The audit reads the repository in place: a build directory that is a link out of it (to a
+/// home directory, to `/`) is not followed.
+#[cfg(unix)]
+#[test]
+fn the_audit_does_not_follow_a_build_directory_linked_out_of_the_repository() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    let outside = dir.path().join("outside");
+    std::fs::create_dir_all(&repo).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    let key = groq_key(9);
+    // Generated code with a source map: what only the build-output scan reports.
+    let bundle = |d: &Path| {
+        std::fs::create_dir_all(d).unwrap();
+        std::fs::write(
+            d.join("app.js"),
+            format!("\"{}\";\n//# sourceMappingURL=app.js.map\n", text(&key)),
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("app.js.map"),
+            r#"{"version":3,"sources":["../src/a.ts"],"names":[],"mappings":"AAAA"}"#,
+        )
+        .unwrap();
+    };
+    bundle(&outside);
+    let hash = crate::finding::secret_hash(key.expose());
+    // Control: inside the repository, the same build output is found as such.
+    bundle(&repo.join("build"));
+    let inside = audit::places(&repo, &hash).unwrap();
+    assert!(
+        inside.iter().any(|p| p.contains("build output")),
+        "{inside:?}"
+    );
+    std::fs::remove_dir_all(repo.join("build")).unwrap();
+    std::os::unix::fs::symlink(&outside, repo.join("dist")).unwrap();
+    assert_eq!(audit::places(&repo, &hash).unwrap(), Vec::<String>::new());
+}
