@@ -138,13 +138,23 @@ pub enum CallError {
 }
 
 /// A provider's answer: status, the headers adapters look at, and the body (cut at 1 MiB).
-#[derive(Debug, Clone)]
+/// `Debug` shows neither headers nor body: a create's answer holds the new key.
+#[derive(Clone)]
 pub struct Reply {
     pub status: u16,
     pub location: Option<String>,
     pub retry_after: Option<String>,
     pub headers: reqwest::header::HeaderMap,
     pub body: Vec<u8>,
+}
+
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reply")
+            .field("status", &self.status)
+            .field("body", &format_args!("<{} bytes>", self.body.len()))
+            .finish_non_exhaustive()
+    }
 }
 
 impl Reply {
@@ -391,6 +401,23 @@ mod tests {
             result.map(|r| r.status)
         );
         assert!(took < Duration::from_secs(3), "the call took {took:?}");
+    }
+
+    #[test]
+    fn a_reply_debug_shows_no_body() {
+        let secret: String = (0..40)
+            .map(|i| (b'a' + (i * 7 % 26) as u8) as char)
+            .collect();
+        let reply = Reply {
+            status: 200,
+            location: None,
+            retry_after: None,
+            headers: Default::default(),
+            body: format!("{{\"api_key\":{{\"value\":\"{secret}\"}}}}").into_bytes(),
+        };
+        let shown = format!("{reply:?}");
+        assert!(!shown.contains(&secret[..12]), "{shown}");
+        assert!(shown.contains("200"), "{shown}");
     }
 
     #[test]
