@@ -580,7 +580,9 @@ pub fn verify_checked(p: &dyn Provider, cx: &Cx, key: &Secret) -> Verdict {
     if let Err(why) = p.check_format(key) {
         return Verdict::unknown(why);
     }
-    p.verify(cx, key)
+    // Adapters scrub their own verdicts; this is the rotate playbook's one way in, so it does
+    // not depend on each of them remembering.
+    p.verify(cx, key).scrubbed(key)
 }
 
 #[cfg(test)]
@@ -652,6 +654,60 @@ mod tests {
         // A short key is still removed whole.
         let short = Secret::new(b"q7Zt9");
         assert_eq!(scrub("echo q7Zt9!", &short), "echo <key>!");
+    }
+
+    /// An adapter that forgets to scrub: it echoes the key in its detail and account.
+    struct Echo;
+    impl Provider for Echo {
+        fn id(&self) -> &'static str {
+            "echo"
+        }
+        fn name(&self) -> &'static str {
+            "Echo"
+        }
+        fn rules(&self) -> &'static [&'static str] {
+            &[]
+        }
+        fn capabilities(&self) -> Capabilities {
+            Capabilities {
+                verify: true,
+                create: false,
+                revoke: false,
+            }
+        }
+        fn manual(&self) -> Manual {
+            Manual {
+                dashboard: "",
+                create: &[],
+                revoke: &[],
+                usage: "",
+            }
+        }
+        fn check_format(&self, _: &Secret) -> Result<(), String> {
+            Ok(())
+        }
+        fn verify(&self, _: &Cx, key: &Secret) -> Verdict {
+            let k = String::from_utf8_lossy(key.expose()).into_owned();
+            Verdict::live(Some(format!("owner of {k}")), format!("key={k}"))
+        }
+    }
+
+    #[test]
+    fn verify_checked_scrubs_whatever_the_adapter_returns() {
+        let key = fake_key("ek_", 11, 32, b"abcdefghijklmnopqrstuvwxyz0123456789");
+        let k = String::from_utf8_lossy(key.expose()).into_owned();
+        let http = Http::new(std::time::Duration::from_secs(1));
+        let params = Params::new();
+        let cx = Cx {
+            http: &http,
+            provider: "echo",
+            base_override: None,
+            admin: None,
+            params: &params,
+        };
+        let v = verify_checked(&Echo, &cx, &key);
+        let shown = format!("{} {}", v.detail, v.account.unwrap_or_default());
+        assert!(!shown.contains(&k[3..15]), "{shown}");
     }
 
     #[test]

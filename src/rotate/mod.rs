@@ -596,12 +596,17 @@ impl Run<'_> {
                 let origin = format!(
                     "created by the {} API: {}{}",
                     p.name(),
-                    crate::providers::scrub(&created.detail, &created.key),
+                    created.detail,
                     created
                         .id
                         .as_ref()
                         .map(|i| format!(" (key id {i})"))
                         .unwrap_or_default()
+                );
+                // The id and detail are the provider's words: neither key may be in them.
+                let origin = crate::providers::scrub(
+                    &crate::providers::scrub(&origin, &created.key),
+                    &self.keys.old,
                 );
                 Ok(Some((created.key, origin)))
             }
