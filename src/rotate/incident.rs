@@ -43,7 +43,12 @@ pub fn render(state: &State, provider_name: &str) -> String {
     for (label, facts) in [("old", &state.old), ("new", &state.new)] {
         match facts {
             Some(f) => {
-                let _ = writeln!(md, "| {label} | `{}` | `{}` |", f.redacted, f.hash);
+                let _ = writeln!(
+                    md,
+                    "| {label} | `{}` | `{}` |",
+                    crate::sanitize::escape(&f.redacted),
+                    crate::sanitize::escape(&f.hash)
+                );
             }
             None => {
                 let _ = writeln!(md, "| {label} | — | — |");
@@ -51,7 +56,7 @@ pub fn render(state: &State, provider_name: &str) -> String {
         }
     }
     if let Some(origin) = &state.new_origin {
-        let _ = writeln!(md, "\nThe new key: {origin}.");
+        let _ = writeln!(md, "\nThe new key: {}.", crate::sanitize::escape(origin));
     }
     let _ = writeln!(md, "\n## Timeline\n");
     for r in &state.steps {
@@ -80,4 +85,35 @@ pub fn write(record_dir: &Path, state: &State, provider_name: &str) -> anyhow::R
     let p = path(record_dir, state);
     super::write_private(&p, render(state, provider_name).as_bytes())?;
     Ok(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::state::{KeyFacts, State};
+    use super::*;
+
+    #[test]
+    fn the_record_holds_no_terminal_controls() {
+        let mut s: State = serde_json::from_value(serde_json::json!({
+            "version": 1, "id": "20260101T000000Z-groq", "provider": "groq",
+            "profile": "default", "key_name": "groq", "admin_key": null, "params": {},
+            "deploy": [], "env_name": "GROQ_API_KEY", "revoke_first": false, "repo": ".",
+            "audit": true, "record": "20260101T000000Z-groq.md",
+            "started_at": "2026-01-01T00:00:00Z", "old": null, "new": null,
+            "new_origin": "created by the API: \u{1b}]0;owned\u{7}", "steps": [],
+            "finished": false
+        }))
+        .unwrap();
+        s.old = Some(KeyFacts {
+            redacted: "x\u{1b}[2J".into(),
+            hash: "h".into(),
+        });
+        s.record(
+            super::super::Step::Audit,
+            Outcome::Done,
+            "a.env\u{1b}[31m:1",
+        );
+        let md = render(&s, "Groq");
+        assert!(!md.contains('\u{1b}') && !md.contains('\u{7}'), "{md}");
+    }
 }
