@@ -286,14 +286,7 @@ fn finished(f: Finished) -> Result<Outcome> {
 }
 
 fn find(name: &str) -> Result<&'static dyn Provider> {
-    providers::find(name).ok_or_else(|| {
-        let known: Vec<&str> = providers::all().iter().map(|p| p.id()).collect();
-        anyhow::anyhow!(
-            "unknown provider `{}` (known: {}; see `keyguard rotate --list`)",
-            crate::sanitize::escape(name),
-            known.join(", ")
-        )
-    })
+    providers::find(name).ok_or_else(|| super::unknown_provider(name))
 }
 
 /// `--param NAME=VALUE` over `KEYGUARD_<PROVIDER>_<NAME>`; names the provider does not take are
@@ -410,12 +403,15 @@ fn env_name_from_config(key_name: &str) -> Option<String> {
         .map(|(k, _)| k.clone())
 }
 
-/// `keyguard rotate --list`.
+/// `keyguard rotate --list`: one block per provider, wrapped to 100 columns (the admin and
+/// setting notes are long; a hanging indent keeps the provider ids in a scannable column).
 fn list(out: &mut dyn Write) -> Result<()> {
+    use crate::text::{WIDTH, fill};
     writeln!(
         out,
-        "Providers keyguard rotate knows (create/revoke by API, else by hand):"
+        "What keyguard rotate does for each provider by API (the rest it guides you through by hand):"
     )?;
+    let (indent, hanging) = (" ".repeat(15), " ".repeat(17));
     for p in providers::all() {
         let c = p.capabilities();
         let by = |yes: bool| if yes { "API" } else { "by hand" };
@@ -428,17 +424,20 @@ fn list(out: &mut dyn Write) -> Result<()> {
             by(c.create),
             by(c.revoke)
         )?;
+        let mut notes = Vec::new();
         if let Some(a) = p.admin() {
-            writeln!(
-                out,
-                "{:15}admin: {} (env {} or --admin-key NAME)",
-                "", a.what, a.env
-            )?;
+            notes.push(format!(
+                "admin: {}; set {} or name a keychain entry with --admin-key NAME",
+                a.what, a.env
+            ));
         }
         for s in p.params() {
-            writeln!(out, "{:15}--param {}=…: {}", "", s.name, s.help)?;
+            notes.push(format!("--param {}=…: {}", s.name, s.help));
         }
-        writeln!(out, "{:15}dashboard: {}", "", p.manual().dashboard)?;
+        notes.push(format!("dashboard: {}", p.manual().dashboard));
+        for n in notes {
+            writeln!(out, "{}", fill(&n, WIDTH, &indent, &hanging))?;
+        }
     }
     Ok(())
 }
