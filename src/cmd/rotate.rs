@@ -41,7 +41,16 @@ pub fn run(args: &RotateArgs, out: &mut dyn Write) -> Result<Outcome> {
     let old_source = if args.old_key_stdin {
         OldSource::Stdin
     } else if let Some(h) = &args.secret_hash {
-        OldSource::SecretHash(h.clone())
+        // A typo or a fingerprint pasted by mistake would otherwise cost a whole history scan.
+        if h.len() != 32 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+            bail!(
+                "--secret-hash takes a finding's secret_hash (32 hex digits), not `{}`\n\
+                 hint: `keyguard scan --format json` (or `keyguard scan git --format json`) shows \
+                 each finding's secret_hash",
+                crate::sanitize::escape(h)
+            );
+        }
+        OldSource::SecretHash(h.to_ascii_lowercase())
     } else {
         OldSource::Keychain
     };
@@ -114,7 +123,8 @@ pub fn run(args: &RotateArgs, out: &mut dyn Write) -> Result<Outcome> {
         OldSource::SecretHash(h) => {
             Some(rotate::audit::find_secret(&opts.repo, h)?.ok_or_else(|| {
                 anyhow::anyhow!(
-                    "no finding with secret_hash {} in {} (its files and history)",
+                    "no finding with secret_hash {} in {} (its files and history)\n\
+                     hint: name the repository the scan report came from with --repo DIR",
                     crate::sanitize::escape(h),
                     crate::sanitize::path(&opts.repo)
                 )

@@ -585,6 +585,25 @@ fn rotate_bad_input_stops_before_any_request() {
         r.stderr
     );
 
+    // Not a secret_hash at all: refused at once, with where to find one.
+    let r = run_with(
+        cmd(),
+        &["rotate", "groq", "--key", "g", "--secret-hash", "abc"],
+        None,
+    );
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .contains("--secret-hash takes a finding's secret_hash (32 hex digits)"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("\nhint: `keyguard scan --format json`"),
+        "{}",
+        r.stderr
+    );
+
     let r = run_with(
         cmd(),
         &["rotate", "groq", "--key", "g", "--deploy", "nowhere"],
