@@ -57,8 +57,8 @@ pub fn run(args: &RotateArgs, out: &mut dyn Write) -> Result<Outcome> {
     let Some(key_name) = args.key.clone() else {
         bail!(match old_source {
             OldSource::Keychain => "name the old key: --key NAME (the keychain entry that holds \
-                 it, where the new key will go), or give it with --old-key-stdin or --secret-hash \
-                 HASH (with --key NAME for the new key)"
+                 it, where the new key will go)\nhint: or give the old key with --old-key-stdin or \
+                 --secret-hash HASH, with --key NAME for the new one"
                 .to_string(),
             _ => "--key NAME is required: it names the keychain entry the new key is stored in"
                 .to_string(),
@@ -154,14 +154,23 @@ pub fn run(args: &RotateArgs, out: &mut dyn Write) -> Result<Outcome> {
     {
         let by_api = match provider.admin() {
             Some(a) if provider.capabilities().create => format!(
-                ", or let keyguard create it: set {} or name a keychain entry with --admin-key NAME ({})",
-                a.env, a.what
+                "\n{}",
+                crate::text::fill(
+                    &format!(
+                        "or let keyguard create it: set {} or --admin-key NAME (what it takes: \
+                         `keyguard rotate --list`)",
+                        a.env
+                    ),
+                    crate::text::WIDTH,
+                    "hint: ",
+                    "      "
+                )
             ),
             _ => String::new(),
         };
         bail!(
-            "no new key and no terminal to ask for one: pass it with --new-key-stdin or \
-             --new-key-env VAR{by_api}"
+            "no new key, and no terminal to ask for one\n\
+             hint: pass it with --new-key-stdin or --new-key-env VAR{by_api}"
         );
     }
     let keychain = Keychain::open()?;

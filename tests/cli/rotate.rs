@@ -585,6 +585,37 @@ fn rotate_bad_input_stops_before_any_request() {
         r.stderr
     );
 
+    // OpenAI can create keys by API: the stop says how to pass the key, and how to let
+    // keyguard make it, on hint lines that fit a terminal.
+    let r = run_with(
+        cmd(),
+        &[
+            "rotate",
+            "openai",
+            "--key",
+            "o",
+            "--old-key-stdin",
+            "--no-input",
+        ],
+        Some(openai_key(&mut f, "proj").as_bytes()),
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("\nhint: pass it with --new-key-stdin or --new-key-env VAR\n"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("hint: or let keyguard create it: set KEYGUARD_OPENAI_ADMIN_KEY"),
+        "{}",
+        r.stderr
+    );
+    for l in r.stderr.lines() {
+        assert!(l.chars().count() <= 100, "wider than 100 columns: {l}");
+    }
+
     // Not a secret_hash at all: refused at once, with where to find one.
     let r = run_with(
         cmd(),
