@@ -391,6 +391,16 @@ pub fn plan(opts: &Options, old: &OldSource, new: &NewSource, admin_configured: 
     lines.join("\n")
 }
 
+/// "it is live", "it is dead", or "its status is unknown" ("it is unknown" reads as if the key
+/// were unknown to the provider, which is what `dead` means).
+fn is_what(subject: &str, status: Status) -> String {
+    match status {
+        Status::Unknown if subject == "it" => "its status is unknown".into(),
+        Status::Unknown => format!("{subject}'s status is unknown"),
+        s => format!("{subject} is {s}"),
+    }
+}
+
 /// The `--param NAME=…` settings creating a key by API needs that were not given: read from the
 /// adapters' help, which marks the others "optional" or "(default …)"; a setting about the old
 /// key (SendGrid's key-id) is for revoking, not creating.
@@ -486,8 +496,11 @@ impl Run<'_> {
         )?;
         let verdict = self.cx_verify(&self.keys.old);
         let mut note = format!(
-            "old key {} (secret_hash {}); it is {}: {}",
-            facts.redacted, facts.hash, verdict.status, verdict.detail
+            "old key {} (secret_hash {}); {}: {}",
+            facts.redacted,
+            facts.hash,
+            is_what("it", verdict.status),
+            verdict.detail
         );
         if let Some(a) = &verdict.account {
             note.push_str(&format!(" (account {a})"));
@@ -608,7 +621,7 @@ impl Run<'_> {
             ));
         }
         let v = self.cx_verify(&new);
-        let note = format!("the new key is {}: {}", v.status, v.detail);
+        let note = format!("{}: {}", is_what("the new key", v.status), v.detail);
         self.say(&note);
         match v.status {
             Status::Live => self.state.record(Step::Verify, Outcome::Done, note),
@@ -633,7 +646,7 @@ impl Run<'_> {
                         format!("{note}\nthe user went on without a check"),
                     );
                 } else {
-                    return Err(self.stop(Step::Verify, format!("{note}\n{by_hand}")));
+                    return Err(self.stop(Step::Verify, format!("{note}\nhint: {by_hand}")));
                 }
             }
         }

@@ -293,8 +293,8 @@ fn an_unverifiable_new_key_stops_a_script_even_with_yes() {
         out: &mut out,
     };
     let err = run.run().unwrap_err().to_string();
-    assert!(err.contains("unknown"), "{err}");
-    assert!(err.contains("by hand"), "{err}");
+    assert!(err.contains("the new key's status is unknown: "), "{err}");
+    assert!(err.contains("\nhint: check the new key by hand"), "{err}");
     let saved = state::latest_unfinished(&opts.record_dir).unwrap();
     assert!(!saved.done(Step::Verify));
     assert!(!saved.done(Step::Revoke));
