@@ -31,6 +31,20 @@ pub fn run(args: &RotateArgs, out: &mut dyn Write) -> Result<Outcome> {
         Box::new(Script { yes: args.yes })
     };
     if let Some(id) = &args.resume {
+        // A resumed run changes things at once: a dry run of it must not quietly become a real one.
+        if args.dry_run {
+            bail!(
+                "--dry-run cannot be combined with --resume: a resumed rotation continues for real\n\
+                 hint: the run's record (in --record-dir) shows the steps done and the one it stopped at"
+            );
+        }
+        let ignored = ignored_on_resume(args);
+        if !ignored.is_empty() {
+            printer.warn(&format!(
+                "--resume continues the run as it was started; ignoring {}",
+                ignored.join(", ")
+            ));
+        }
         return resume(args, id, ask.as_mut(), &printer);
     }
     let name = args.provider.as_deref().unwrap_or_default();
@@ -295,6 +309,27 @@ fn resume(args: &RotateArgs, id: &str, ask: &mut dyn Ask, printer: &Printer) -> 
         out: &mut std::io::stderr(),
     };
     finished(run.run()?)
+}
+
+/// The flags given that a resumed run does not read: its saved state decides them.
+fn ignored_on_resume(args: &RotateArgs) -> Vec<&'static str> {
+    [
+        (args.key.is_some(), "--key"),
+        (args.old_key_stdin, "--old-key-stdin"),
+        (args.secret_hash.is_some(), "--secret-hash"),
+        (args.new_key_stdin, "--new-key-stdin"),
+        (args.new_key_env.is_some(), "--new-key-env"),
+        (args.admin_key.is_some(), "--admin-key"),
+        (!args.param.is_empty(), "--param"),
+        (!args.deploy.is_empty(), "--deploy"),
+        (args.env_name.is_some(), "--env-name"),
+        (args.revoke_first, "--revoke-first"),
+        (args.no_audit, "--no-audit"),
+        (args.repo != std::path::Path::new("."), "--repo"),
+    ]
+    .into_iter()
+    .filter_map(|(given, flag)| given.then_some(flag))
+    .collect()
 }
 
 fn finished(f: Finished) -> Result<Outcome> {

@@ -616,6 +616,38 @@ fn rotate_bad_input_stops_before_any_request() {
         assert!(l.chars().count() <= 100, "wider than 100 columns: {l}");
     }
 
+    // A dry run of a resumed rotation would be a real one: refused.
+    let r = run_with(cmd(), &["rotate", "--resume", "--dry-run"], None);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("--dry-run cannot be combined with --resume"),
+        "{}",
+        r.stderr
+    );
+    // Flags a resumed run does not read are named, not silently dropped.
+    let r = run_with(
+        cmd(),
+        &[
+            "rotate",
+            "--resume",
+            "--no-audit",
+            "--deploy",
+            "fly",
+            "--record-dir",
+            "none",
+        ],
+        None,
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "warning: --resume continues the run as it was started; ignoring --deploy, --no-audit"
+        ),
+        "{}",
+        r.stderr
+    );
+
     // Not a secret_hash at all: refused at once, with where to find one.
     let r = run_with(
         cmd(),
