@@ -623,7 +623,7 @@ Examples:
   keyguard verify --format json < keys.txt
   keyguard scan --verify             check the keys a scan finds (fills `validation`)
 
-Two-part keys (an AWS access key id and its secret) go on one line as ID:SECRET.
+Two-part keys go on one line as ID:SECRET: AWS AKIA…:SECRET, Twilio AC…:TOKEN or SK…:SECRET.
 Each key is checked with a free, read-only call (e.g. GET /v1/models), only to its provider's
 official host; KEYGUARD_<PROVIDER>_API_BASE (e.g. KEYGUARD_OPENAI_API_BASE) sends that
 provider's requests elsewhere, with a warning. Providers are checked in parallel; requests to

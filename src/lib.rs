@@ -20,3 +20,4 @@ pub mod run;
 pub mod sanitize;
 pub mod source;
 pub mod suppress;
+pub mod text;

@@ -65,6 +65,22 @@ impl Printer {
     }
 }
 
+/// The error for a provider name no adapter answers to: the known ids, wrapped to fit a
+/// terminal, and where to read what each can do.
+pub fn unknown_provider(name: &str) -> anyhow::Error {
+    let known: Vec<&str> = crate::providers::all().iter().map(|p| p.id()).collect();
+    anyhow::anyhow!(
+        "unknown provider `{}`\n{}\nhint: `keyguard rotate --list` shows what keyguard can do for each",
+        crate::sanitize::escape(name),
+        crate::text::fill(
+            &format!("known providers: {}", known.join(", ")),
+            crate::text::WIDTH,
+            "",
+            "  "
+        )
+    )
+}
+
 /// `--color auto` means: a terminal, and NO_COLOR unset or empty.
 pub fn use_color(choice: ColorChoice, is_terminal: bool) -> bool {
     match choice {

@@ -31,6 +31,20 @@ pub fn run(args: &RotateArgs, out: &mut dyn Write) -> Result<Outcome> {
         Box::new(Script { yes: args.yes })
     };
     if let Some(id) = &args.resume {
+        // A resumed run changes things at once: a dry run of it must not quietly become a real one.
+        if args.dry_run {
+            bail!(
+                "--dry-run cannot be combined with --resume: a resumed rotation continues for real\n\
+                 hint: the run's record (in --record-dir) shows the steps done and the one it stopped at"
+            );
+        }
+        let ignored = ignored_on_resume(args);
+        if !ignored.is_empty() {
+            printer.warn(&format!(
+                "--resume continues the run as it was started; ignoring {}",
+                ignored.join(", ")
+            ));
+        }
         return resume(args, id, ask.as_mut(), &printer);
     }
     let name = args.provider.as_deref().unwrap_or_default();
@@ -41,15 +55,24 @@ pub fn run(args: &RotateArgs, out: &mut dyn Write) -> Result<Outcome> {
     let old_source = if args.old_key_stdin {
         OldSource::Stdin
     } else if let Some(h) = &args.secret_hash {
-        OldSource::SecretHash(h.clone())
+        // A typo or a fingerprint pasted by mistake would otherwise cost a whole history scan.
+        if h.len() != 32 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+            bail!(
+                "--secret-hash takes a finding's secret_hash (32 hex digits), not `{}`\n\
+                 hint: `keyguard scan --format json` (or `keyguard scan git --format json`) shows \
+                 each finding's secret_hash",
+                crate::sanitize::escape(h)
+            );
+        }
+        OldSource::SecretHash(h.to_ascii_lowercase())
     } else {
         OldSource::Keychain
     };
     let Some(key_name) = args.key.clone() else {
         bail!(match old_source {
             OldSource::Keychain => "name the old key: --key NAME (the keychain entry that holds \
-                 it, where the new key will go), or give it with --old-key-stdin or --secret-hash \
-                 HASH (with --key NAME for the new key)"
+                 it, where the new key will go)\nhint: or give the old key with --old-key-stdin or \
+                 --secret-hash HASH, with --key NAME for the new one"
                 .to_string(),
             _ => "--key NAME is required: it names the keychain entry the new key is stored in"
                 .to_string(),
@@ -130,7 +153,8 @@ pub fn run(args: &RotateArgs, out: &mut dyn Write) -> Result<Outcome> {
         OldSource::SecretHash(h) => {
             Some(rotate::audit::find_secret(&opts.repo, h)?.ok_or_else(|| {
                 anyhow::anyhow!(
-                    "no finding with secret_hash {} in {} (its files and history)",
+                    "no finding with secret_hash {} in {} (its files and history)\n\
+                     hint: name the repository the scan report came from with --repo DIR",
                     crate::sanitize::escape(h),
                     crate::sanitize::path(&opts.repo)
                 )
@@ -160,14 +184,23 @@ pub fn run(args: &RotateArgs, out: &mut dyn Write) -> Result<Outcome> {
     {
         let by_api = match provider.admin() {
             Some(a) if provider.capabilities().create => format!(
-                ", or let keyguard create it: set {} or name a keychain entry with --admin-key NAME ({})",
-                a.env, a.what
+                "\n{}",
+                crate::text::fill(
+                    &format!(
+                        "or let keyguard create it: set {} or --admin-key NAME (what it takes: \
+                         `keyguard rotate --list`)",
+                        a.env
+                    ),
+                    crate::text::WIDTH,
+                    "hint: ",
+                    "      "
+                )
             ),
             _ => String::new(),
         };
         bail!(
-            "no new key and no terminal to ask for one: pass it with --new-key-stdin or \
-             --new-key-env VAR{by_api}"
+            "no new key, and no terminal to ask for one\n\
+             hint: pass it with --new-key-stdin or --new-key-env VAR{by_api}"
         );
     }
     let keychain = Keychain::open()?;
@@ -294,6 +327,27 @@ fn resume(args: &RotateArgs, id: &str, ask: &mut dyn Ask, printer: &Printer) -> 
     finished(run.run()?)
 }
 
+/// The flags given that a resumed run does not read: its saved state decides them.
+fn ignored_on_resume(args: &RotateArgs) -> Vec<&'static str> {
+    [
+        (args.key.is_some(), "--key"),
+        (args.old_key_stdin, "--old-key-stdin"),
+        (args.secret_hash.is_some(), "--secret-hash"),
+        (args.new_key_stdin, "--new-key-stdin"),
+        (args.new_key_env.is_some(), "--new-key-env"),
+        (args.admin_key.is_some(), "--admin-key"),
+        (!args.param.is_empty(), "--param"),
+        (!args.deploy.is_empty(), "--deploy"),
+        (args.env_name.is_some(), "--env-name"),
+        (args.revoke_first, "--revoke-first"),
+        (args.no_audit, "--no-audit"),
+        (args.repo != std::path::Path::new("."), "--repo"),
+    ]
+    .into_iter()
+    .filter_map(|(given, flag)| given.then_some(flag))
+    .collect()
+}
+
 fn finished(f: Finished) -> Result<Outcome> {
     Ok(match f {
         Finished::Dead => Outcome::Clean,
@@ -302,14 +356,7 @@ fn finished(f: Finished) -> Result<Outcome> {
 }
 
 fn find(name: &str) -> Result<&'static dyn Provider> {
-    providers::find(name).ok_or_else(|| {
-        let known: Vec<&str> = providers::all().iter().map(|p| p.id()).collect();
-        anyhow::anyhow!(
-            "unknown provider `{}` (known: {}; see `keyguard rotate --list`)",
-            crate::sanitize::escape(name),
-            known.join(", ")
-        )
-    })
+    providers::find(name).ok_or_else(|| super::unknown_provider(name))
 }
 
 /// `--param NAME=VALUE` over `KEYGUARD_<PROVIDER>_<NAME>`; names the provider does not take are
@@ -430,12 +477,15 @@ fn env_name_from_config(key_name: &str) -> Option<(String, std::path::PathBuf)> 
         .map(|(k, _)| (k.clone(), path))
 }
 
-/// `keyguard rotate --list`.
+/// `keyguard rotate --list`: one block per provider, wrapped to 100 columns (the admin and
+/// setting notes are long; a hanging indent keeps the provider ids in a scannable column).
 fn list(out: &mut dyn Write) -> Result<()> {
+    use crate::text::{WIDTH, fill};
     writeln!(
         out,
-        "Providers keyguard rotate knows (create/revoke by API, else by hand):"
+        "What keyguard rotate does for each provider by API (the rest it guides you through by hand):"
     )?;
+    let (indent, hanging) = (" ".repeat(15), " ".repeat(17));
     for p in providers::all() {
         let c = p.capabilities();
         let by = |yes: bool| if yes { "API" } else { "by hand" };
@@ -448,17 +498,20 @@ fn list(out: &mut dyn Write) -> Result<()> {
             by(c.create),
             by(c.revoke)
         )?;
+        let mut notes = Vec::new();
         if let Some(a) = p.admin() {
-            writeln!(
-                out,
-                "{:15}admin: {} (env {} or --admin-key NAME)",
-                "", a.what, a.env
-            )?;
+            notes.push(format!(
+                "admin: {}; set {} or name a keychain entry with --admin-key NAME",
+                a.what, a.env
+            ));
         }
         for s in p.params() {
-            writeln!(out, "{:15}--param {}=…: {}", "", s.name, s.help)?;
+            notes.push(format!("--param {}=…: {}", s.name, s.help));
         }
-        writeln!(out, "{:15}dashboard: {}", "", p.manual().dashboard)?;
+        notes.push(format!("dashboard: {}", p.manual().dashboard));
+        for n in notes {
+            writeln!(out, "{}", fill(&n, WIDTH, &indent, &hanging))?;
+        }
     }
     Ok(())
 }

@@ -22,9 +22,7 @@ use crate::cli::{VerifyArgs, VerifyFormat};
 use crate::finding::{Finding, Secret, Validation, redact, secret_hash};
 use crate::providers::batch::{self, Checked, Job};
 use crate::providers::{self, Provider, Session, Status, Verdict};
-
-/// The widest a human line gets.
-const WIDTH: usize = 100;
+use crate::text::WIDTH;
 
 /// One distinct key to report.
 struct Entry {
@@ -44,14 +42,7 @@ enum Check {
 
 pub fn run(args: &VerifyArgs, out: &mut dyn std::io::Write) -> Result<Outcome> {
     let forced = match &args.provider {
-        Some(name) => Some(providers::find(name).ok_or_else(|| {
-            let known: Vec<&str> = providers::all().iter().map(|p| p.id()).collect();
-            anyhow::anyhow!(
-                "unknown provider `{}`; keyguard can verify keys of: {}",
-                crate::sanitize::escape(name),
-                known.join(", ")
-            )
-        })?),
+        Some(name) => Some(providers::find(name).ok_or_else(|| super::unknown_provider(name))?),
         None => None,
     };
     let keys = if args.keys.is_empty() {
@@ -190,7 +181,10 @@ fn classify(
     }
     if let Some((p, rule)) = providers::identify(&key) {
         return Entry {
-            redacted: redacted(value),
+            redacted: match p.pairing() {
+                Some(_) => pair_redacted(value),
+                None => redacted(value),
+            },
             provider: Some(p.id().to_string()),
             rule_id: Some(rule),
             hash,
@@ -226,7 +220,7 @@ fn classify(
             rule_id: None,
             hash,
             check: Check::Known(Verdict::unknown(
-                "the key matches no format keyguard knows; name its provider with --provider",
+                "no known format: try --provider NAME (pairs: ID:SECRET)",
             )),
         },
     }
@@ -250,8 +244,23 @@ fn split_pair(value: &[u8]) -> Option<(&'static dyn Provider, String, String)> {
                     p.pairing()
                         .is_some_and(|pr| pr.id_rules.contains(&rule.as_str()))
                 })
-                .map(|p| (p, rule, format!("{}:{}", redacted(id), redact(secret, 0))))
+                .map(|p| (p, rule, pair_redacted(value)))
         })
+}
+
+/// A two-part key shown as both halves redacted, `AKIA…WXYZ:…abcd`, so the user can tell which
+/// access key (or Twilio SID) it is; the id half keeps its public prefix (`AKIA`, `SK`, `AC`).
+fn pair_redacted(value: &[u8]) -> String {
+    match value.iter().position(|b| *b == b':') {
+        Some(colon) => {
+            let (id, secret) = (&value[..colon], &value[colon + 1..]);
+            let id = crate::keychain::identify(id)
+                .map(|i| i.redacted)
+                .unwrap_or_else(|| redact(id, 2));
+            format!("{id}:{}", redact(secret, 0))
+        }
+        None => redacted(value),
+    }
 }
 
 /// The redacted form `keyguard key list` shows (the provider's keyword prefix kept).
@@ -280,9 +289,12 @@ fn timestamp(t: jiff::Timestamp) -> String {
     t.round(jiff::Unit::Second).unwrap_or(t).to_string()
 }
 
+/// One key: redacted form, provider, status, then the account and detail, wrapped onto indented
+/// lines past 100 columns (never cut: the end of a detail is often the next step to take).
 fn human_line(e: &Entry, v: &Verdict) -> String {
     let provider = e.provider.as_deref().unwrap_or("?");
-    let head = format!("{:<18}  {:<8}  ", e.redacted, provider);
+    // The widest provider id ("huggingface") keeps the status column straight.
+    let head = format!("{:<18}  {:<11}  ", e.redacted, provider);
     let status = format!("{:<7}", v.status.as_str());
     let mut tail = String::new();
     if let Some(a) = &v.account {
@@ -290,18 +302,22 @@ fn human_line(e: &Entry, v: &Verdict) -> String {
         tail.push_str(": ");
     }
     tail.push_str(&crate::sanitize::escape(&v.detail));
-    let room = WIDTH.saturating_sub(head.chars().count() + status.len() + 2);
-    if tail.chars().count() > room {
-        tail = tail.chars().take(room.saturating_sub(1)).collect();
-        tail.push('…');
-    }
+    let indent = " ".repeat(head.chars().count() + status.len() + 2);
+    let mut lines = crate::text::wrap(&tail, WIDTH, &indent, &indent).into_iter();
+    let first = lines.next().unwrap_or_default();
+    let rest: Vec<String> = lines.map(|l| l.dimmed().to_string()).collect();
     // `redacted` is escaped by `redact`, the provider id is the catalogue's: no escaping again.
-    format!(
+    let mut out = format!(
         "{}{}  {}",
         head,
         crate::report::human::paint_status(v.status, &status),
-        tail.dimmed()
-    )
+        first.trim_start().dimmed()
+    );
+    for l in rest {
+        out.push('\n');
+        out.push_str(&l);
+    }
+    out
 }
 
 /// `scan --verify`: checks each distinct key among `findings` that an adapter can verify (two-part
@@ -340,7 +356,7 @@ pub fn fill_validation(findings: &mut [Finding], printer: &Printer) -> Result<()
         targets[n].extend(members);
     }
     if jobs.is_empty() {
-        printer.info("keyguard: verify: no key found that keyguard can verify");
+        printer.info("keyguard: verified 0 keys: no finding is a key keyguard can verify");
         return Ok(());
     }
     let session = prepare_session(providers::DEFAULT_TIMEOUT, &jobs)?;

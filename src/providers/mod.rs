@@ -479,10 +479,31 @@ fn identify_pair(key: &Secret) -> Option<(&'static dyn Provider, String)> {
     if !key.expose().contains(&b':') {
         return None;
     }
+    let value = key.expose();
+    let id = &value[..value.iter().position(|b| *b == b':')?];
     ALL.iter().copied().find_map(|p| {
         let pairing = p.pairing()?;
         p.check_format(key).ok()?;
-        Some((p, pairing.id_rules.first()?.to_string()))
+        // The rule of the id half (Twilio's AC… account SID or SK… API key SID), by the rule's
+        // pattern alone: the catalogue rules want a keyword nearby that a bare pair lacks.
+        let rule = pairing
+            .id_rules
+            .iter()
+            .find(|r| id_pattern_matches(r, id))
+            .or(pairing.id_rules.first())?;
+        Some((p, rule.to_string()))
+    })
+}
+
+/// Whether the built-in rule `rule_id`'s pattern matches all of `id`.
+fn id_pattern_matches(rule_id: &str, id: &[u8]) -> bool {
+    static RULES: std::sync::OnceLock<crate::rules::RuleSet> = std::sync::OnceLock::new();
+    let rules = RULES.get_or_init(crate::rules::RuleSet::builtin);
+    rules.rules().iter().filter(|r| r.id() == rule_id).any(|r| {
+        r.regex().captures(id).is_some_and(|c| {
+            c.get(r.secret_group())
+                .is_some_and(|m| m.start() == 0 && m.end() == id.len())
+        })
     })
 }
 
@@ -493,12 +514,21 @@ pub fn check_format_by_rules(name: &str, rules: &[&str], key: &Secret) -> Result
         return Ok(());
     }
     let redacted = crate::finding::redact(key.expose(), 0);
+    let a = article(name);
     Err(match matched.first() {
         Some(other) => format!(
-            "the key {redacted} does not look like a {name} key (its format matches the rule `{other}`)"
+            "the key {redacted} does not look like {a} {name} key (its format matches the rule `{other}`)"
         ),
-        None => format!("the key {redacted} does not look like a {name} key"),
+        None => format!("the key {redacted} does not look like {a} {name} key"),
     })
+}
+
+/// "a" or "an" before a provider's name, as it is said: an OpenAI, an AWS, an xAI ("ex-AI").
+pub fn article(name: &str) -> &'static str {
+    match name.chars().next() {
+        Some('A' | 'E' | 'I' | 'O' | 'U' | 'a' | 'e' | 'i' | 'o' | 'u' | 'x') => "an",
+        _ => "a",
+    }
 }
 
 /// A provider's machine-readable error code from common JSON error shapes: OpenAI
@@ -731,6 +761,53 @@ mod tests {
         assert_eq!(error_code(&slack).as_deref(), Some("invalid_auth"));
         let message_only = serde_json::json!({"error":"Invalid API Key provided: sk_live_abc"});
         assert_eq!(error_code(&message_only), None);
+    }
+
+    /// `n` characters of `alphabet`, seeded: fake key material made at run time.
+    fn fake(alphabet: &[u8], n: usize, seed: usize) -> String {
+        (0..n)
+            .map(|i| alphabet[(i * 7 + seed * 13 + i * i * 3) % alphabet.len()] as char)
+            .collect()
+    }
+
+    #[test]
+    fn a_joined_pair_is_identified_by_the_rule_of_its_id_half() {
+        let hex = b"0123456789abcdef";
+        let alnum = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        let upper = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+        let cases = [
+            (
+                format!("SK{}:{}", fake(hex, 32, 1), fake(alnum, 32, 2)),
+                "twilio",
+                "twilio-api-key-sid",
+            ),
+            (
+                format!("AC{}:{}", fake(hex, 32, 3), fake(hex, 32, 4)),
+                "twilio",
+                "twilio-account-sid",
+            ),
+            (
+                format!("AKIA{}:{}", fake(upper, 16, 5), fake(alnum, 40, 6)),
+                "aws",
+                "aws-access-key-id",
+            ),
+        ];
+        for (key, provider, rule) in cases {
+            let (p, got) = identify(&Secret::new(key.as_bytes())).expect("identified");
+            assert_eq!((p.id(), got.as_str()), (provider, rule), "{}", &key[..4]);
+        }
+    }
+
+    #[test]
+    fn format_refusals_use_the_right_article() {
+        let key = Secret::new(b"not-a-key-of-either");
+        let openai = check_format_by_rules("OpenAI", &["openai-project-api-key"], &key);
+        assert!(openai.unwrap_err().contains("like an OpenAI key"));
+        let groq = check_format_by_rules("Groq", &["groq-api-key"], &key);
+        assert!(groq.unwrap_err().contains("like a Groq key"));
+        assert_eq!(article("xAI"), "an");
+        assert_eq!(article("AWS"), "an");
+        assert_eq!(article("Stripe"), "a");
     }
 
     #[test]

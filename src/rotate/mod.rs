@@ -372,12 +372,34 @@ pub fn plan(opts: &Options, old: &OldSource, new: &NewSource, admin_configured: 
                 NewSource::Stdin => "read the new key from standard input".into(),
                 NewSource::Env(v) => format!("read the new key from ${v}"),
                 NewSource::Auto if caps.create && admin_configured => {
-                    format!("create the new key by the {} API", p.name())
+                    let missing = missing_params(opts);
+                    format!(
+                        "create the new key by the {} API{}",
+                        p.name(),
+                        if missing.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" (it needs {})", missing.join(" and "))
+                        }
+                    )
                 }
-                NewSource::Auto => format!(
-                    "create the new key by hand at {} and type it at a hidden prompt",
-                    m.dashboard
-                ),
+                NewSource::Auto => {
+                    let mut s = format!(
+                        "create the new key by hand at {} and type it at a hidden prompt (in a \
+                         script: --new-key-stdin or --new-key-env VAR)",
+                        m.dashboard
+                    );
+                    if let (true, Some(a)) = (caps.create, p.admin()) {
+                        let mut needs = vec![format!("set {} or --admin-key NAME", a.env)];
+                        needs.extend(missing_params(opts));
+                        s.push_str(&format!(
+                            "; to have keyguard create it by the {} API instead: {}",
+                            p.name(),
+                            needs.join(", and ")
+                        ));
+                    }
+                    s
+                }
             },
             Step::Verify => "check the new key is live and is not the old key".into(),
             Step::Store => format!(
@@ -402,10 +424,13 @@ pub fn plan(opts: &Options, old: &OldSource, new: &NewSource, admin_configured: 
                     format!(
                         "revoke the old key by the {} API{}",
                         p.name(),
-                        if p.admin().is_some() && !admin_configured {
-                            " (needs an admin credential, else by hand)"
-                        } else {
-                            ""
+                        match p.admin() {
+                            Some(a) if !admin_configured => format!(
+                                " with an admin credential (set {} or --admin-key NAME); \
+                                 without one, by hand",
+                                a.env
+                            ),
+                            _ => String::new(),
                         }
                     )
                 } else {
@@ -427,9 +452,41 @@ pub fn plan(opts: &Options, old: &OldSource, new: &NewSource, admin_configured: 
                 crate::sanitize::path(&opts.record_dir)
             ),
         };
-        lines.push(format!("  {}: {what}", step.title()));
+        lines.push(crate::text::fill(
+            &format!("{}: {what}", step.title()),
+            crate::text::WIDTH,
+            "  ",
+            "     ",
+        ));
     }
     lines.join("\n")
+}
+
+/// "it is live", "it is dead", or "its status is unknown" ("it is unknown" reads as if the key
+/// were unknown to the provider, which is what `dead` means).
+fn is_what(subject: &str, status: Status) -> String {
+    match status {
+        Status::Unknown if subject == "it" => "its status is unknown".into(),
+        Status::Unknown => format!("{subject}'s status is unknown"),
+        s => format!("{subject} is {s}"),
+    }
+}
+
+/// The `--param NAME=…` settings creating a key by API needs that were not given: read from the
+/// adapters' help, which marks the others "optional" or "(default …)"; a setting about the old
+/// key (SendGrid's key-id) is for revoking, not creating.
+fn missing_params(opts: &Options) -> Vec<String> {
+    opts.provider
+        .params()
+        .iter()
+        .filter(|s| {
+            !opts.params.contains_key(s.name)
+                && !s.help.starts_with("optional")
+                && !s.help.contains("(default")
+                && !s.help.starts_with("the old key")
+        })
+        .map(|s| format!("--param {}=…", s.name))
+        .collect()
 }
 
 /// One run of the playbook.
@@ -467,7 +524,7 @@ impl Run<'_> {
     /// Records a stop, saves, and returns the error that ends the run.
     fn stop(&mut self, step: Step, why: String) -> anyhow::Error {
         let resume = format!(
-            "{why}\nthe state is saved: continue with `keyguard rotate --resume {} --record-dir {}` (add --yes in a script)",
+            "{why}\nhint: the state is saved; continue with `keyguard rotate --resume {} --record-dir {}` (add --yes in a script)",
             self.state.id,
             crate::sanitize::path(&self.opts.record_dir)
         );
@@ -510,8 +567,11 @@ impl Run<'_> {
         )?;
         let verdict = self.cx_verify(&self.keys.old);
         let mut note = format!(
-            "old key {} (secret_hash {}); it is {}: {}",
-            facts.redacted, facts.hash, verdict.status, verdict.detail
+            "old key {} (secret_hash {}); {}: {}",
+            facts.redacted,
+            facts.hash,
+            is_what("it", verdict.status),
+            verdict.detail
         );
         if let Some(a) = &verdict.account {
             note.push_str(&format!(" (account {a})"));
@@ -639,7 +699,7 @@ impl Run<'_> {
             ));
         }
         let v = self.cx_verify(&new);
-        let note = format!("the new key is {}: {}", v.status, v.detail);
+        let note = format!("{}: {}", is_what("the new key", v.status), v.detail);
         self.say(&note);
         match v.status {
             Status::Live => self.state.record(Step::Verify, Outcome::Done, note),
@@ -664,7 +724,7 @@ impl Run<'_> {
                         format!("{note}\nthe user went on without a check"),
                     );
                 } else {
-                    return Err(self.stop(Step::Verify, format!("{note}\n{by_hand}")));
+                    return Err(self.stop(Step::Verify, format!("{note}\nhint: {by_hand}")));
                 }
             }
         }
@@ -851,7 +911,9 @@ impl Run<'_> {
         } else {
             let note = format!(
                 "NOT PROVEN: the old key was still {} after {}s ({checks} checks; last: {}). \
-                 Check the dashboard ({}) that it is deleted, and run `keyguard verify` on it later.",
+                 Check the dashboard ({}) that it is deleted; to check again later, give the old \
+                 key to `keyguard verify` on standard input, or run `keyguard scan --verify` where \
+                 it leaked.",
                 last.status,
                 self.opts.prove_timeout.as_secs(),
                 last.detail,
@@ -890,8 +952,14 @@ impl Run<'_> {
                 "Remove it from the files. Rewriting history (git filter-repo, BFG) removes it from \
                  this repository's future clones, but not from forks, existing clones, CI caches, \
                  package registries or the provider's and GitHub's own secret scanners, which have \
-                 already seen it. The key is revoked, which is what matters.",
+                 already seen it.",
             );
+            // Only a key proven dead makes the copies harmless; step 6 says whether it is.
+            note.push_str(if self.proven() {
+                " The key is dead, which is what matters."
+            } else {
+                " What matters is that the key is revoked: step 6 could not prove it."
+            });
         }
         note.push_str(&format!(
             "\n(not searched: {})",
@@ -914,14 +982,18 @@ impl Run<'_> {
         Ok(())
     }
 
-    fn finish(mut self) -> anyhow::Result<Finished> {
-        let proven = self
-            .state
+    /// Whether step 6 proved the old key dead.
+    fn proven(&self) -> bool {
+        self.state
             .steps
             .iter()
             .rev()
             .find(|r| r.step == Step::Prove)
-            .is_some_and(|r| r.outcome == Outcome::Done);
+            .is_some_and(|r| r.outcome == Outcome::Done)
+    }
+
+    fn finish(mut self) -> anyhow::Result<Finished> {
+        let proven = self.proven();
         // The run's keychain copies: the new key is in its entry; the old one is revoked.
         for entry in [
             pending_new(&self.opts.key_name),

@@ -293,8 +293,8 @@ fn an_unverifiable_new_key_stops_a_script_even_with_yes() {
         out: &mut out,
     };
     let err = run.run().unwrap_err().to_string();
-    assert!(err.contains("unknown"), "{err}");
-    assert!(err.contains("by hand"), "{err}");
+    assert!(err.contains("the new key's status is unknown: "), "{err}");
+    assert!(err.contains("\nhint: check the new key by hand"), "{err}");
     let saved = state::latest_unfinished(&opts.record_dir).unwrap();
     assert!(!saved.done(Step::Verify));
     assert!(!saved.done(Step::Revoke));
@@ -308,8 +308,10 @@ fn the_plan_names_every_step_and_what_it_would_do() {
     for step in order(false) {
         assert!(shown.contains(step.title()), "{shown}");
     }
-    assert!(shown.contains("https://console.groq.com/keys"), "{shown}");
-    assert!(shown.contains("GROQ_API_KEY in fly"), "{shown}");
+    assert_fits(&shown);
+    let flat = flatten(&shown);
+    assert!(flat.contains("https://console.groq.com/keys"), "{shown}");
+    assert!(flat.contains("GROQ_API_KEY in fly"), "{shown}");
     let first = plan(
         &Options {
             revoke_first: true,
@@ -322,6 +324,73 @@ fn the_plan_names_every_step_and_what_it_would_do() {
     let revoke = first.find("5. Revoke").unwrap();
     let create = first.find("2. Create").unwrap();
     assert!(revoke < create, "{first}");
+}
+
+/// The plan's lines are wrapped for a 100-column terminal.
+fn assert_fits(text: &str) {
+    for l in text.lines() {
+        assert!(l.chars().count() <= 100, "wider than 100 columns: {l}");
+    }
+}
+
+/// `text` with its line breaks and indents as single spaces: what it says, however wrapped.
+fn flatten(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn the_plan_says_what_would_let_keyguard_create_the_key_by_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let openai = Options {
+        provider: providers::find("openai").unwrap(),
+        key_name: "openai".into(),
+        env_name: "OPENAI_API_KEY".into(),
+        ..options(dir.path(), dir.path())
+    };
+    // No admin credential: by hand, and what would make it by API, with the missing setting.
+    let shown = plan(&openai, &OldSource::Keychain, &NewSource::Auto, false);
+    assert_fits(&shown);
+    let flat = flatten(&shown);
+    assert!(
+        flat.contains(
+            "to have keyguard create it by the OpenAI API instead: set KEYGUARD_OPENAI_ADMIN_KEY \
+             or --admin-key NAME, and --param project=…"
+        ),
+        "{shown}"
+    );
+    assert!(
+        flat.contains("with an admin credential (set KEYGUARD_OPENAI_ADMIN_KEY"),
+        "{shown}"
+    );
+    // An admin credential but no project: by API, and the setting it still needs.
+    let shown = plan(&openai, &OldSource::Keychain, &NewSource::Auto, true);
+    assert!(
+        flatten(&shown)
+            .contains("create the new key by the OpenAI API (it needs --param project=…)"),
+        "{shown}"
+    );
+    // Everything given: nothing more to say.
+    let mut params = Params::new();
+    params.insert("project".into(), "proj_x".into());
+    let ready = Options { params, ..openai };
+    let shown = flatten(&plan(&ready, &OldSource::Keychain, &NewSource::Auto, true));
+    assert!(
+        shown.contains("create the new key by the OpenAI API "),
+        "{shown}"
+    );
+    assert!(!shown.contains("it needs"), "{shown}");
+    // A provider without a key API only says where to do it by hand.
+    let groq = flatten(&plan(
+        &options(dir.path(), dir.path()),
+        &OldSource::Keychain,
+        &NewSource::Auto,
+        false,
+    ));
+    assert!(!groq.contains("to have keyguard create it"), "{groq}");
+    assert!(
+        groq.contains("--new-key-stdin or --new-key-env VAR"),
+        "{groq}"
+    );
 }
 
 #[test]

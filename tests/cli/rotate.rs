@@ -409,7 +409,18 @@ fn rotate_dry_run_reads_nothing_calls_nothing_changes_nothing() {
     ] {
         assert!(r.stdout.contains(step), "{}", r.stdout);
     }
-    assert!(r.stdout.contains("OPENAI_API_KEY in fly"), "{}", r.stdout);
+    // The plan is wrapped for a 100-column terminal; read it with the line breaks undone.
+    for l in r.stdout.lines() {
+        assert!(l.chars().count() <= 100, "wider than 100 columns: {l}");
+    }
+    let flat = r.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(flat.contains("OPENAI_API_KEY in fly"), "{}", r.stdout);
+    // No admin key configured: the plan says what would let keyguard create the key by API.
+    assert!(
+        flat.contains("set KEYGUARD_OPENAI_ADMIN_KEY or --admin-key NAME, and --param project=…"),
+        "{}",
+        r.stdout
+    );
     assert!(
         openai.fake.requests().is_empty(),
         "a dry run made a request"
@@ -512,10 +523,23 @@ fn rotate_bad_input_stops_before_any_request() {
 
     let r = run_with(cmd(), &["rotate", "nonesuch", "--key", "x"], None);
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("unknown provider"), "{}", r.stderr);
-    for known in ["openai", "anthropic", "groq", "github"] {
-        assert!(r.stderr.contains(known), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("unknown provider `nonesuch`"),
+        "{}",
+        r.stderr
+    );
+    for p in keyguard::providers::all() {
+        assert!(r.stderr.contains(p.id()), "{}", r.stderr);
     }
+    // The list of 17 providers is wrapped to fit a terminal, and the next step is a hint.
+    for l in r.stderr.lines() {
+        assert!(l.chars().count() <= 100, "wider than 100 columns: {l}");
+    }
+    assert!(
+        r.stderr.contains("\nhint: `keyguard rotate --list`"),
+        "{}",
+        r.stderr
+    );
 
     let r = run_with(cmd(), &["rotate", "groq"], None);
     assert_eq!(r.code, 2);
@@ -557,6 +581,88 @@ fn rotate_bad_input_stops_before_any_request() {
     assert_eq!(r.code, 2);
     assert!(
         r.stderr.contains("--new-key-stdin or --new-key-env VAR"),
+        "{}",
+        r.stderr
+    );
+
+    // OpenAI can create keys by API: the stop says how to pass the key, and how to let
+    // keyguard make it, on hint lines that fit a terminal.
+    let r = run_with(
+        cmd(),
+        &[
+            "rotate",
+            "openai",
+            "--key",
+            "o",
+            "--old-key-stdin",
+            "--no-input",
+        ],
+        Some(openai_key(&mut f, "proj").as_bytes()),
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("\nhint: pass it with --new-key-stdin or --new-key-env VAR\n"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("hint: or let keyguard create it: set KEYGUARD_OPENAI_ADMIN_KEY"),
+        "{}",
+        r.stderr
+    );
+    for l in r.stderr.lines() {
+        assert!(l.chars().count() <= 100, "wider than 100 columns: {l}");
+    }
+
+    // A dry run of a resumed rotation would be a real one: refused.
+    let r = run_with(cmd(), &["rotate", "--resume", "--dry-run"], None);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("--dry-run cannot be combined with --resume"),
+        "{}",
+        r.stderr
+    );
+    // Flags a resumed run does not read are named, not silently dropped.
+    let r = run_with(
+        cmd(),
+        &[
+            "rotate",
+            "--resume",
+            "--no-audit",
+            "--deploy",
+            "fly",
+            "--record-dir",
+            "none",
+        ],
+        None,
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "warning: --resume continues the run as it was started; ignoring --deploy, --no-audit"
+        ),
+        "{}",
+        r.stderr
+    );
+
+    // Not a secret_hash at all: refused at once, with where to find one.
+    let r = run_with(
+        cmd(),
+        &["rotate", "groq", "--key", "g", "--secret-hash", "abc"],
+        None,
+    );
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .contains("--secret-hash takes a finding's secret_hash (32 hex digits)"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("\nhint: `keyguard scan --format json`"),
         "{}",
         r.stderr
     );
@@ -648,6 +754,24 @@ fn rotate_list_says_what_each_provider_can_do() {
         .find(|l| l.trim_start().starts_with("groq"))
         .unwrap();
     assert!(groq.contains("create: by hand, revoke: by hand"), "{groq}");
+    // The admin and setting notes are long: wrapped, each provider's block indented under it.
+    for l in r.stdout.lines() {
+        assert!(l.chars().count() <= 100, "wider than 100 columns: {l}");
+    }
+    let flat = r.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains("set KEYGUARD_AWS_ADMIN_KEY or name a keychain entry with --admin-key NAME"),
+        "{}",
+        r.stdout
+    );
+    let ids: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    let all: Vec<&str> = keyguard::providers::all().iter().map(|p| p.id()).collect();
+    assert_eq!(ids, all, "one unindented-enough line per provider");
 }
 
 /// The interactive path through a pseudo-terminal: hidden prompt and confirmations.

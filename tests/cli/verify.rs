@@ -338,7 +338,13 @@ fn keys_keyguard_cannot_check_are_unknown_without_a_request() {
     let r = verify_run(&["verify"], &env, "just-some-text-value\n", None);
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(r.stdout.contains(" unknown "), "{}", r.stdout);
-    assert!(r.stdout.contains("matches no format"), "{}", r.stdout);
+    // The next step, on the key's one line (a list of 500 stray lines stays readable).
+    assert!(
+        r.stdout.contains("no known format: try --provider NAME"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(r.stdout.lines().count(), 1, "{}", r.stdout);
     assert!(server.requests().is_empty());
 }
 
@@ -619,5 +625,194 @@ fn a_terminal_on_stdin_without_key_is_refused() {
     assert!(
         text.contains("give keys on standard input or name a keychain entry with --key NAME"),
         "{text}"
+    );
+}
+
+/// `scan --verify` on a file holding an AWS access key id and its secret: the scan joins them
+/// into one pair, the fake STS sees one signed `GetCallerIdentity`, and every AWS finding of the
+/// pair (the id's and the secret's) carries the result.
+#[test]
+fn scan_verify_pairs_an_aws_key_id_with_its_secret_in_the_same_file() {
+    use wiremock::matchers::{body_string_contains, header_regex};
+    let mut f = Fakes::new(70);
+    let id = format!(
+        "AKIA{}",
+        f.pick_from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16)
+    );
+    let secret = f.alnum(40);
+    let server = Server::start();
+    server.mount(
+        Mock::given(method("POST"))
+            .and(path("/"))
+            .and(body_string_contains("Action=GetCallerIdentity"))
+            .and(header_regex(
+                "authorization",
+                &format!("^AWS4-HMAC-SHA256 Credential={id}/"),
+            ))
+            .respond_with(ResponseTemplate::new(200).set_body_string(
+                "<GetCallerIdentityResponse><GetCallerIdentityResult>\
+                 <Arn>arn:aws:iam::123456789012:user/ci</Arn><UserId>AIDAFAKE</UserId>\
+                 <Account>123456789012</Account></GetCallerIdentityResult>\
+                 </GetCallerIdentityResponse>",
+            )),
+    );
+    server.mount(Mock::given(any()).respond_with(ResponseTemplate::new(404)));
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "deploy/.env",
+        format!("AWS_ACCESS_KEY_ID={id}\nAWS_SECRET_ACCESS_KEY={secret}\nAWS_REGION=eu-west-1\n"),
+    );
+    let env = overrides(&server, &["aws"]);
+    let r = verify_run(
+        &["scan", "--format", "json", "--verify"],
+        &env,
+        "",
+        Some(dir.path()),
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_no_key(&r, &[&secret]);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    let aws: Vec<&Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["provider"] == "aws")
+        .collect();
+    let rules: Vec<&str> = aws.iter().map(|f| f["rule_id"].as_str().unwrap()).collect();
+    assert!(rules.contains(&"aws-access-key-id"), "{rules:?}");
+    assert!(
+        rules
+            .iter()
+            .any(|r| *r == "aws-secret-access-key" || *r == "aws-credential-pair"),
+        "{rules:?}"
+    );
+    for f in &aws {
+        assert_eq!(
+            f["validation"]["status"], "live",
+            "{}: {}",
+            f["rule_id"], r.stdout
+        );
+    }
+    let sts: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|q| String::from_utf8_lossy(&q.body).contains("Action=GetCallerIdentity"))
+        .collect();
+    assert_eq!(sts.len(), 1, "one pair, one signed request");
+    assert_eq!(server.requests().len(), 1, "nothing but the STS call");
+    assert!(
+        r.stderr
+            .contains("verified 1 key: 1 live, 0 dead, 0 unknown"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// The README's table of adapters says what each one does by API; it must not drift from the
+/// adapters themselves (a new adapter, or one that gains `create`, updates the table).
+#[test]
+fn readme_adapter_table_matches_the_adapters() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let rows: Vec<Vec<&str>> = readme
+        .lines()
+        .skip_while(|l| !l.starts_with("| Provider | Verify"))
+        .take_while(|l| l.starts_with('|'))
+        .filter(|l| l.starts_with("| `"))
+        .map(|l| l.trim_matches('|').split(" | ").map(str::trim).collect())
+        .collect();
+    let by = |yes: bool| if yes { "API" } else { "by hand" };
+    for p in keyguard::providers::all() {
+        let id = format!("`{}`", p.id());
+        let row = rows
+            .iter()
+            .find(|r| r[0] == id)
+            .unwrap_or_else(|| panic!("README's adapter table has no row for {id}"));
+        assert_eq!(row.len(), 5, "{row:?}");
+        let c = p.capabilities();
+        assert!(c.verify, "{id}: the table assumes every adapter verifies");
+        assert!(row[2].starts_with(by(c.create)), "{id} create: {row:?}");
+        assert!(row[3].starts_with(by(c.revoke)), "{id} revoke: {row:?}");
+        match p.admin() {
+            Some(a) => assert!(row[4].contains(a.env), "{id} admin: {row:?}"),
+            None => assert_eq!(row[4], "—", "{id} admin: {row:?}"),
+        }
+    }
+    assert_eq!(
+        rows.len(),
+        keyguard::providers::all().len(),
+        "rows for adapters that do not exist"
+    );
+}
+
+/// `ID:SECRET` pairs on standard input: each is named by the rule of its id half (a Twilio API key
+/// is not an account SID), shown with both halves redacted so the user can tell which key it is,
+/// and a long detail is wrapped onto indented lines within 100 columns, never cut.
+#[test]
+fn pairs_on_stdin_are_named_by_their_id_and_long_details_wrap_instead_of_being_cut() {
+    let mut f = Fakes::new(71);
+    let aws_id = format!(
+        "AKIA{}",
+        f.pick_from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16)
+    );
+    let aws = format!("{aws_id}:{}", f.alnum(40));
+    let twilio_sk = format!("SK{}:{}", f.hex(32), f.alnum(32));
+    let twilio_ac = format!("AC{}:{}", f.hex(32), f.hex(32));
+    let server = Server::start();
+    server.mount(Mock::given(any()).respond_with(ResponseTemplate::new(401)));
+    let env = overrides(&server, &["aws", "twilio"]);
+    let stdin = format!("{aws}\n{twilio_sk}\n{twilio_ac}\n{aws_id}\n");
+
+    let r = verify_run(&["verify", "--format", "json"], &env, &stdin, None);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    let rules: Vec<&str> = v["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["rule_id"].as_str().unwrap_or("none"))
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            "aws-access-key-id",
+            "twilio-api-key-sid",
+            "twilio-account-sid",
+            "aws-access-key-id"
+        ],
+        "{}",
+        r.stdout
+    );
+
+    let r = verify_run(&["verify"], &env, &stdin, None);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_no_key(&r, &[&aws[21..], &twilio_sk[35..], &twilio_ac[35..]]);
+    let starts: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter(|l| !l.starts_with(' '))
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(starts.len(), 4, "{}", r.stdout);
+    assert!(
+        starts[0].starts_with("AKIA…") && starts[0].contains(":…"),
+        "{starts:?}"
+    );
+    assert!(
+        starts[1].starts_with("SK…") && starts[1].contains(":…"),
+        "{starts:?}"
+    );
+    assert!(starts[2].starts_with("AC…"), "{starts:?}");
+    for l in r.stdout.lines() {
+        assert!(l.chars().count() <= 100, "wider than 100 columns: {l}");
+        assert!(!l.ends_with('…'), "a detail was cut: {l}");
+    }
+    // The lone id's detail says what to do; its end is on a continuation line.
+    let flat = r.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains("given as ACCESS_KEY_ID:SECRET_ACCESS_KEY"),
+        "{}",
+        r.stdout
     );
 }
