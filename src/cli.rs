@@ -606,11 +606,12 @@ pub struct RotateArgs {
     pub no_audit: bool,
 
     /// How long step 6 checks that the old key is dead
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    #[arg(long, value_name = "SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(0..=86_400))]
     pub prove_timeout: u64,
 
     /// Deadline of one request to the provider
-    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
     pub timeout: u64,
 }
 

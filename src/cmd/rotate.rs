@@ -126,10 +126,7 @@ pub fn run(args: &RotateArgs, out: &mut dyn Write) -> Result<Outcome> {
         poll_interval: Duration::from_secs(2),
     };
     if args.dry_run {
-        let admin_configured = args.admin_key.is_some()
-            || provider
-                .admin()
-                .is_some_and(|a| std::env::var_os(a.env).is_some_and(|v| !v.is_empty()));
+        let admin_configured = admin_configured(args, provider);
         writeln!(
             out,
             "{}",
@@ -176,10 +173,7 @@ pub fn run(args: &RotateArgs, out: &mut dyn Write) -> Result<Outcome> {
     {
         bail!("the new key is refused before any request: {why}");
     }
-    let admin_configured = args.admin_key.is_some()
-        || provider
-            .admin()
-            .is_some_and(|a| std::env::var_os(a.env).is_some_and(|v| !v.is_empty()));
+    let admin_configured = admin_configured(args, provider);
     if new.is_none() && !ask.interactive() && !(provider.capabilities().create && admin_configured)
     {
         let by_api = match provider.admin() {
@@ -409,6 +403,16 @@ fn env_part(s: &str) -> String {
             }
         })
         .collect()
+}
+
+/// Whether keyguard has what it needs to create the new key by API: an admin credential named or
+/// set, or an adapter that creates with the old key itself.
+fn admin_configured(args: &RotateArgs, provider: &dyn Provider) -> bool {
+    provider.creates_with_old_key()
+        || args.admin_key.is_some()
+        || provider
+            .admin()
+            .is_some_and(|a| std::env::var_os(a.env).is_some_and(|v| !v.is_empty()))
 }
 
 /// The admin credential: `--admin-key NAME` from the keychain, else the adapter's variable.

@@ -112,6 +112,10 @@ impl Provider for Aws {
         &[USER, DELETE]
     }
 
+    fn creates_with_old_key(&self) -> bool {
+        true
+    }
+
     fn pairing(&self) -> Option<Pairing> {
         Some(Pairing {
             id_rules: &["aws-access-key-id"],

@@ -418,6 +418,12 @@ pub trait Provider: Send + Sync {
     /// new key depends on the old one (its kind, its owner, or the old key itself serving as the
     /// credential, as an AWS user may manage their own access keys) override it; the default
     /// ignores `old`.
+    /// Whether `create_replacing` can work with no admin credential, the old key serving as the
+    /// credential (an AWS user manages their own access keys; a Twilio key pair makes its
+    /// sibling). The rotate playbook then tries the API before asking for a key by hand.
+    fn creates_with_old_key(&self) -> bool {
+        false
+    }
     fn create_replacing(&self, cx: &Cx, old: &Secret) -> Result<Created, ProviderError> {
         let _ = old;
         self.create(cx)

@@ -189,6 +189,10 @@ impl Provider for Twilio {
         &[ACCOUNT, NAME]
     }
 
+    fn creates_with_old_key(&self) -> bool {
+        true
+    }
+
     fn pairing(&self) -> Option<Pairing> {
         Some(Pairing {
             id_rules: &["twilio-account-sid", "twilio-api-key-sid"],

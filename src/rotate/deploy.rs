@@ -77,9 +77,34 @@ pub fn check_env_name(var: &str) -> Result<(), String> {
     }
 }
 
+/// Which part of a stored key a command sets: all of it, or one half of a two-part key stored as
+/// `ID:SECRET` (AWS, Twilio), which apps read from two variables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Whole,
+    Id,
+    Secret,
+}
+
+/// For two-part keys: the variable apps read the id half from, by the new key's own id.
+pub fn usual_id_env_name(provider: &str, key: &[u8]) -> Option<&'static str> {
+    match provider {
+        "aws" => Some("AWS_ACCESS_KEY_ID"),
+        "twilio" if key.starts_with(b"SK") => Some("TWILIO_API_KEY"),
+        "twilio" => Some("TWILIO_ACCOUNT_SID"),
+        _ => None,
+    }
+}
+
 /// The shell commands for `target`, reading the key stored as `profile/name` and setting the
 /// variable `var`.
 pub fn commands(target: &str, name: &str, profile: &str, var: &str) -> Vec<String> {
+    commands_for(target, name, profile, var, Part::Whole)
+}
+
+/// `commands` for one part of a two-part key: the value is cut from the stored `ID:SECRET`
+/// inside the pipe, so neither half reaches a command line either.
+pub fn commands_for(target: &str, name: &str, profile: &str, var: &str, part: Part) -> Vec<String> {
     // Callers check all three; a shell metacharacter here would be run by the user's shell.
     if check_env_name(var).is_err()
         || crate::keychain::check_name("key name", name).is_err()
@@ -91,6 +116,11 @@ pub fn commands(target: &str, name: &str, profile: &str, var: &str) -> Vec<Strin
         format!("keyguard key get {name}")
     } else {
         format!("keyguard key get {name} --profile {profile}")
+    };
+    let get = match part {
+        Part::Whole => get,
+        Part::Id => format!("{get} | cut -d: -f1"),
+        Part::Secret => format!("{get} | cut -d: -f2-"),
     };
     let as_line = format!("sed 's/^/{var}=/'");
     match target {
@@ -150,6 +180,35 @@ pub fn usual_env_name(provider: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn two_part_keys_set_each_half_through_the_pipe() {
+        let id = commands_for(
+            "github-actions",
+            "aws",
+            "default",
+            "AWS_ACCESS_KEY_ID",
+            Part::Id,
+        );
+        assert_eq!(
+            id,
+            ["keyguard key get aws | cut -d: -f1 | gh secret set AWS_ACCESS_KEY_ID"]
+        );
+        let secret = commands_for(
+            "fly",
+            "aws",
+            "default",
+            "AWS_SECRET_ACCESS_KEY",
+            Part::Secret,
+        );
+        assert!(
+            secret[0].starts_with("keyguard key get aws | cut -d: -f2- | sed"),
+            "{secret:?}"
+        );
+        assert_eq!(usual_id_env_name("aws", b"AKIA"), Some("AWS_ACCESS_KEY_ID"));
+        assert_eq!(usual_id_env_name("twilio", b"SKab"), Some("TWILIO_API_KEY"));
+        assert_eq!(usual_id_env_name("openai", b"sk-"), None);
+    }
 
     #[test]
     fn every_target_pipes_the_value_and_never_inlines_it() {

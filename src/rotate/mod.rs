@@ -759,10 +759,22 @@ impl Run<'_> {
             self.say(
                 "Update the deployments (the value comes through a pipe, never a command line):",
             );
+            // A two-part key (ID:SECRET) is read by apps from two variables: set each half.
+            let parts: Vec<(String, deploy::Part)> = match self.opts.provider.pairing().and(
+                deploy::usual_id_env_name(self.opts.provider.id(), new.expose()),
+            ) {
+                Some(id_var) => vec![
+                    (id_var.to_string(), deploy::Part::Id),
+                    (var.clone(), deploy::Part::Secret),
+                ],
+                None => vec![(var.clone(), deploy::Part::Whole)],
+            };
             for t in self.opts.deploy.clone() {
                 self.say(&format!("  # {t}"));
-                for c in deploy::commands(&t, &name, &profile, &var) {
-                    self.say(&format!("  {c}"));
+                for (v, part) in &parts {
+                    for c in deploy::commands_for(&t, &name, &profile, v, *part) {
+                        self.say(&format!("  {c}"));
+                    }
                 }
             }
             note.push_str(&format!(
