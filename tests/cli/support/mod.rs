@@ -3,6 +3,7 @@
 
 pub mod fake_providers;
 pub mod git;
+pub mod keystore;
 pub mod providers;
 
 use std::path::PathBuf;
