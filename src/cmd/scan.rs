@@ -310,8 +310,8 @@ fn print_summary(report: &Report, printer: &Printer) {
     printer.info(&format!("keyguard: {line}"));
     if distinct > 0 && !report.show_secrets {
         printer.hint(
-            "a key that reached a file is leaked: revoke it and issue a new one \
-             (dashboard URLs: `keyguard rules --format json`)",
+            "a key that reached a file is leaked: `keyguard rotate PROVIDER` replaces and revokes \
+             it (`--verify` tells whether it is live)",
         );
     }
     if exposures > 0 {
