@@ -331,6 +331,12 @@ impl ServeConfig {
         })
     }
 
+    /// Whether `listen` is on this machine only. The contract: binding elsewhere needs an
+    /// explicit flag (and a reminder about TLS and a reverse proxy); the server checks this.
+    pub fn listen_is_loopback(&self) -> bool {
+        self.listen.ip().is_loopback()
+    }
+
     /// The route of API shape `wire` that serves `model`, or, with no model named, the first
     /// route of that shape (whose first model is the default).
     pub fn route_for(&self, wire: Wire, model: Option<&str>) -> Option<&Route> {
@@ -623,7 +629,13 @@ requests_per_minute = 20
         )
         .unwrap();
         assert_eq!(c.listen.to_string(), DEFAULT_LISTEN);
-        assert!(c.listen.ip().is_loopback());
+        assert!(c.listen_is_loopback());
+        let public = parse(&format!(
+            "[serve]\nlisten = \"0.0.0.0:8787\"\n{}",
+            &route("provider = \"openai\"\nkey = \"env:K\"\nmodels = [\"m\"]")[8..]
+        ))
+        .unwrap();
+        assert!(!public.listen_is_loopback());
         assert_eq!(c.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
         assert!(c.cors_origins.is_empty());
         assert_eq!(

@@ -11,23 +11,29 @@
 //!   neither is sent, `max_completion_tokens` is set for OpenAI and `max_tokens` for
 //!   openai-compatible servers (which may not know the newer name). `n` (choices per request,
 //!   each billed) is removed, so the default 1 applies; `best_of` (legacy completions, billed per
-//!   candidate) likewise. `service_tier` is removed: `priority` is billed at a higher rate (not
-//!   confirmed). `web_search_options` is removed: search models bill each search (not
-//!   confirmed). `logprobs`/`top_logprobs` are kept: they return more detail about the same
+//!   candidate) likewise. `service_tier` is removed: `priority`/`fast` are billed at a premium
+//!   (developers.openai.com "Fast mode"; OpenRouter's and Vercel's service-tier pages agree).
+//!   `web_search_options` is removed: search models bill each search (not confirmed). `logprobs`/`top_logprobs` are kept: they return more detail about the same
 //!   tokens, not more tokens. Streaming requests get `stream_options.include_usage = true`, which
 //!   makes OpenAI send a final chunk with the usage before `data: [DONE]` (the ChatCompletion
 //!   StreamOptions schema of OpenAI's OpenAPI spec).
 //! - Anthropic messages (`POST /v1/messages`): `max_tokens` is required by the API, so it is set
 //!   when absent and clamped otherwise. Extended thinking's `thinking.budget_tokens` must stay
 //!   below `max_tokens` (and at least 1024): after a clamp it is lowered, or thinking is removed
-//!   when no valid budget fits (not confirmed). Server tools billed per use (`web_search_*`,
-//!   `code_execution_*`, by their `type`) are removed from `tools`; client tools stay.
+//!   when no valid budget fits (the 1024 floor and "strictly less than max_tokens" are stated
+//!   by secondary sources; Anthropic's page was not in the search index). Premium-priced
+//!   options are removed: `speed` (`"fast"`, platform.claude.com "Fast mode": premium pricing),
+//!   `inference_geo` (`"us"` is priced at 1.1x on newer Opus models, platform.claude.com
+//!   "Service tiers") and `service_tier` (Priority Tier; without it the default applies).
+//!   Server tools billed per use (`web_search_*`, `code_execution_*`, by their `type`) are
+//!   removed from `tools` (not confirmed); client tools stay.
 //! - Gemini `generateContent` / `streamGenerateContent`: the model is in the path, not the body.
 //!   `generationConfig.maxOutputTokens` is clamped or set; `candidateCount` (candidates, each
 //!   billed) is removed. Google's JSON mapping accepts snake_case names too (`generation_config`,
 //!   `max_output_tokens`), so both spellings are read and only camelCase is sent: a client cannot
 //!   hide a second ceiling under the other name. Search grounding tools (`googleSearch`,
-//!   `googleSearchRetrieval`), billed per grounded prompt, are removed (not confirmed).
+//!   `googleSearchRetrieval`), billed per grounded prompt, are removed (not confirmed), and so
+//!   is a top-level `serviceTier` (Google's priority tier; OpenRouter's service-tier page).
 //! - Every API: top-level fields that could carry a credential or pick a host (`api_key`,
 //!   `api_base`, `base_url`, `authorization`, ...) are removed; headers are the server's business.
 
@@ -301,6 +307,11 @@ fn anthropic(
         None => (ceiling, false),
     };
     obj.insert("max_tokens".to_string(), Value::from(max_tokens));
+    for name in ["speed", "inference_geo", "service_tier"] {
+        if obj.remove(name).is_some() {
+            dropped.push(name.to_string());
+        }
+    }
 
     // Thinking tokens count toward max_tokens, so the ceiling already bounds their cost; the
     // budget is only kept valid (1024 <= budget < max_tokens) so a clamp does not turn into a 400.
@@ -341,6 +352,7 @@ fn gemini(
     dropped: &mut Vec<String>,
 ) -> Result<(u32, bool), RewriteError> {
     let mut config = take_either(obj, "generationConfig", "generation_config")?
+        .filter(|v| !v.is_null())
         .unwrap_or_else(|| Value::Object(Map::new()));
     let Value::Object(gc) = &mut config else {
         return Err(RewriteError::Malformed(
@@ -363,6 +375,9 @@ fn gemini(
         dropped.push("candidateCount".to_string());
     }
     obj.insert("generationConfig".to_string(), config);
+    if take_either(obj, "serviceTier", "service_tier")?.is_some() {
+        dropped.push("serviceTier".to_string());
+    }
 
     if let Some(Value::Array(tools)) = obj.get_mut("tools") {
         let grounding = [

@@ -266,6 +266,17 @@ fn anthropic_rules() {
     assert_eq!(body["max_tokens"], 2000);
     assert!(s.clamped && s.stream);
     assert_eq!(s.model, "claude-sonnet-4-5");
+    // Premium-priced options go.
+    let (body, s) = run(
+        &Endpoint::AnthropicMessages,
+        json!({"speed": "fast", "inference_geo": "us", "service_tier": "auto", "temperature": 1}),
+    )
+    .unwrap();
+    for gone in ["speed", "inference_geo", "service_tier"] {
+        assert!(body.get(gone).is_none(), "{gone}");
+        assert!(s.dropped.iter().any(|d| d == gone), "{gone}");
+    }
+    assert_eq!(body["temperature"], 1);
     // Anthropic has no stream_options; none is added.
     assert!(body.get("stream_options").is_none());
 
@@ -346,6 +357,14 @@ fn gemini_rules() {
         )
         .is_err()
     );
+    let (body, s) = run(
+        &gemini(false),
+        json!({"generationConfig": null, "serviceTier": "priority"}),
+    )
+    .unwrap();
+    assert_eq!(body["generationConfig"]["maxOutputTokens"], 800);
+    assert!(body.get("serviceTier").is_none());
+    assert!(s.dropped.contains(&"serviceTier".to_string()));
     // Search grounding goes; function declarations stay.
     let (body, _) = run(
         &gemini(false),
