@@ -62,6 +62,15 @@ impl Endpoint {
         }
     }
 
+    /// The endpoint a `POST` to `path` (without its query) is for, if any.
+    pub fn for_path(path: &str) -> Option<Endpoint> {
+        match path {
+            "/v1/chat/completions" => Some(Endpoint::OpenAiChat),
+            "/v1/messages" => Some(Endpoint::AnthropicMessages),
+            _ => Endpoint::gemini(path),
+        }
+    }
+
     /// Gemini's paths: `/v1beta/models/MODEL:generateContent` (or `/v1/…`,
     /// `:streamGenerateContent`).
     pub fn gemini(path: &str) -> Option<Endpoint> {

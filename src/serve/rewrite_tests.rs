@@ -380,6 +380,19 @@ fn gemini_rules() {
 #[test]
 fn gemini_paths() {
     assert_eq!(
+        Endpoint::for_path("/v1/chat/completions"),
+        Some(Endpoint::OpenAiChat)
+    );
+    assert_eq!(
+        Endpoint::for_path("/v1/messages"),
+        Some(Endpoint::AnthropicMessages)
+    );
+    assert_eq!(
+        Endpoint::for_path("/v1beta/models/gemini-2.0-flash:generateContent"),
+        Some(gemini(false))
+    );
+    assert_eq!(Endpoint::for_path("/v1/completions"), None);
+    assert_eq!(
         Endpoint::gemini("/v1beta/models/gemini-2.0-flash:generateContent"),
         Some(gemini(false))
     );
