@@ -1,0 +1,4 @@
+pub mod config;
+pub mod errors;
+pub mod rewrite;
+pub mod usage;
