@@ -18,6 +18,7 @@ pub mod rotate;
 pub mod rules;
 pub mod run;
 pub mod sanitize;
+pub mod serve;
 pub mod source;
 pub mod suppress;
 pub mod text;
