@@ -93,10 +93,11 @@ impl RedisStore {
     }
 
     fn connect(&self) -> Result<Connection> {
+        // Only the error's own line: its source chain repeats it ("refused: refused").
         let conn = self
             .client
             .get_connection_with_timeout(TIMEOUT)
-            .context("cannot reach the Redis store")?;
+            .map_err(|e| anyhow::anyhow!("cannot reach the Redis store: {e}"))?;
         conn.set_read_timeout(Some(TIMEOUT))?;
         conn.set_write_timeout(Some(TIMEOUT))?;
         Ok(conn)
@@ -109,7 +110,7 @@ impl RedisStore {
             Some(c) => c,
             None => self.connect()?,
         };
-        let out = f(&mut conn).context("the Redis store failed")?;
+        let out = f(&mut conn).map_err(|e| anyhow::anyhow!("the Redis store failed: {e}"))?;
         self.idle
             .lock()
             .unwrap_or_else(|p| p.into_inner())

@@ -347,3 +347,82 @@ fn store_urls() {
     assert!(check_user("a b").is_err());
     assert!(check_user("").is_err());
 }
+
+/// A private redis-server on a unix socket in `dir`, stopped when dropped.
+struct PrivateRedis {
+    child: std::process::Child,
+}
+
+impl PrivateRedis {
+    fn start(dir: &std::path::Path) -> PrivateRedis {
+        let sock = dir.join("redis.sock");
+        let _ = std::fs::remove_file(&sock);
+        let child = std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                "0",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--unixsocket",
+            ])
+            .arg(&sock)
+            .arg("--dir")
+            .arg(dir)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server starts");
+        for _ in 0..100 {
+            if sock.exists() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert!(sock.exists(), "redis-server did not open its socket");
+        PrivateRedis { child }
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Redis going away while the proxy runs: every call fails (the proxy's 503, never "allowed"),
+/// and once Redis is back the same store works again without a restart.
+#[test]
+fn redis_going_away_mid_run_fails_closed_then_recovers() {
+    let found = std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("redis-server").is_file()));
+    if !found {
+        if std::env::var("KEYGUARD_REQUIRE_ALL").as_deref() == Ok("1") {
+            panic!("redis-server is not on PATH and KEYGUARD_REQUIRE_ALL=1");
+        }
+        eprintln!("notice: redis-server is not on PATH; skipping a Redis store test");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("redis+unix://{}", dir.path().join("redis.sock").display());
+    let limits = Limits {
+        requests_per_day: Some(10),
+        ..Limits::default()
+    };
+    let server = PrivateRedis::start(dir.path());
+    let store = RedisStore::open(&url, "keyguard").unwrap();
+    assert!(store.check_request("ivy", &limits).unwrap().allowed);
+    drop(server);
+    for _ in 0..3 {
+        let err = store.check_request("ivy", &limits).unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(msg.contains("Redis store"), "{msg}");
+    }
+    assert!(store.add_tokens("ivy", 5).is_err());
+    // Back (empty: this server keeps nothing on disk), and the same store reconnects.
+    let _server = PrivateRedis::start(dir.path());
+    let d = store.check_request("ivy", &limits).unwrap();
+    assert!(d.allowed);
+    assert_eq!(d.requests_per_day.unwrap().remaining, 9);
+}
