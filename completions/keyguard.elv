@@ -30,6 +30,7 @@ set edit:completion:arg-completer[keyguard] = {|@words|
             cand run 'Run a command with keys from the keychain in its environment'
             cand verify 'Check whether keys are live, by asking their providers (read-only, free calls)'
             cand rotate 'After a leak: replace a key, revoke the old one, prove it dead, and keep a record'
+            cand token 'Issue, list and revoke the client tokens of `keyguard serve` (the proxy''s users)'
             cand completions 'Print a shell completion script to standard output'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -335,6 +336,56 @@ set edit:completion:arg-completer[keyguard] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'keyguard;token'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand issue 'Create a token for a user and print it once, alone on standard output'
+            cand list 'List tokens: id, user, created, expires, status (never a token or its hash)'
+            cand revoke 'Revoke the token with this id, or every token of this user'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'keyguard;token;issue'= {
+            cand --user 'The user the token acts for (limits are counted per user)'
+            cand --expires 'Lifetime, such as 90m, 12h, 30d or 2w [default: never expires]'
+            cand --store 'Store URL: memory, sqlite:PATH or redis://HOST:PORT/DB [default: [serve] store, else sqlite:.keyguard/serve.db]. A URL with a Redis password belongs in KEYGUARD_STORE, not on the command line, where every user of the machine can read it'
+            cand --config 'Read this configuration file instead of ./keyguard.toml'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'keyguard;token;list'= {
+            cand --store 'Store URL: memory, sqlite:PATH or redis://HOST:PORT/DB [default: [serve] store, else sqlite:.keyguard/serve.db]. A URL with a Redis password belongs in KEYGUARD_STORE, not on the command line, where every user of the machine can read it'
+            cand --config 'Read this configuration file instead of ./keyguard.toml'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'keyguard;token;revoke'= {
+            cand --store 'Store URL: memory, sqlite:PATH or redis://HOST:PORT/DB [default: [serve] store, else sqlite:.keyguard/serve.db]. A URL with a Redis password belongs in KEYGUARD_STORE, not on the command line, where every user of the machine can read it'
+            cand --config 'Read this configuration file instead of ./keyguard.toml'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'keyguard;token;help'= {
+            cand issue 'Create a token for a user and print it once, alone on standard output'
+            cand list 'List tokens: id, user, created, expires, status (never a token or its hash)'
+            cand revoke 'Revoke the token with this id, or every token of this user'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'keyguard;token;help;issue'= {
+        }
+        &'keyguard;token;help;list'= {
+        }
+        &'keyguard;token;help;revoke'= {
+        }
+        &'keyguard;token;help;help'= {
+        }
         &'keyguard;completions'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -350,6 +401,7 @@ set edit:completion:arg-completer[keyguard] = {|@words|
             cand run 'Run a command with keys from the keychain in its environment'
             cand verify 'Check whether keys are live, by asking their providers (read-only, free calls)'
             cand rotate 'After a leak: replace a key, revoke the old one, prove it dead, and keep a record'
+            cand token 'Issue, list and revoke the client tokens of `keyguard serve` (the proxy''s users)'
             cand completions 'Print a shell completion script to standard output'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -398,6 +450,17 @@ set edit:completion:arg-completer[keyguard] = {|@words|
         &'keyguard;help;verify'= {
         }
         &'keyguard;help;rotate'= {
+        }
+        &'keyguard;help;token'= {
+            cand issue 'Create a token for a user and print it once, alone on standard output'
+            cand list 'List tokens: id, user, created, expires, status (never a token or its hash)'
+            cand revoke 'Revoke the token with this id, or every token of this user'
+        }
+        &'keyguard;help;token;issue'= {
+        }
+        &'keyguard;help;token;list'= {
+        }
+        &'keyguard;help;token;revoke'= {
         }
         &'keyguard;help;completions'= {
         }

@@ -77,6 +77,9 @@ pub enum Command {
     /// After a leak: replace a key, revoke the old one, prove it dead, and keep a record
     #[command(after_help = ROTATE_EXAMPLES)]
     Rotate(RotateArgs),
+    /// Issue, list and revoke the client tokens of `keyguard serve` (the proxy's users)
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Print a shell completion script to standard output
     Completions {
         /// Shell to generate for
@@ -663,6 +666,93 @@ pub struct VerifyArgs {
 pub enum VerifyFormat {
     Human,
     Json,
+}
+
+const TOKEN_EXAMPLES: &str = "\
+Examples:
+  keyguard token issue --user alice --expires 30d > alice.token
+  keyguard token list
+  keyguard token revoke alice          every token of user alice
+  keyguard token revoke 3f9c0a1b2d4e   one token, by the id `list` shows
+
+The store is [serve] store in keyguard.toml (default sqlite:.keyguard/serve.db), or --store.
+Only a hash of each token is stored: a lost token cannot be shown again; revoke it and issue
+another.";
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token for a user and print it once, alone on standard output
+    #[command(after_help = TOKEN_EXAMPLES)]
+    Issue(TokenIssueArgs),
+    /// List tokens: id, user, created, expires, status (never a token or its hash)
+    List(TokenStoreArgs),
+    /// Revoke the token with this id, or every token of this user
+    Revoke(TokenRevokeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TokenStoreArgs {
+    /// Store URL: memory, sqlite:PATH or redis://HOST:PORT/DB [default: [serve] store, else
+    /// sqlite:.keyguard/serve.db]. A URL with a Redis password belongs in KEYGUARD_STORE, not on
+    /// the command line, where every user of the machine can read it
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "KEYGUARD_STORE",
+        hide_env_values = true
+    )]
+    pub store: Option<String>,
+
+    /// Read this configuration file instead of ./keyguard.toml
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenIssueArgs {
+    /// The user the token acts for (limits are counted per user)
+    #[arg(long, value_name = "NAME")]
+    pub user: String,
+
+    /// Lifetime, such as 90m, 12h, 30d or 2w [default: never expires]
+    #[arg(long, value_name = "DURATION", value_parser = parse_lifetime)]
+    pub expires: Option<u64>,
+
+    #[command(flatten)]
+    pub store: TokenStoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenRevokeArgs {
+    /// A token id (from `keyguard token list`) or a user name
+    #[arg(value_name = "NAME|ID")]
+    pub target: String,
+
+    #[command(flatten)]
+    pub store: TokenStoreArgs,
+}
+
+/// "30d" -> seconds. Minutes, hours, days or weeks; a bare number is refused (is 30 days or
+/// seconds meant?).
+pub fn parse_lifetime(s: &str) -> Result<u64, String> {
+    const HELP: &str = "use a number and a unit: 90m, 12h, 30d or 2w";
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num.parse().map_err(|_| HELP.to_string())?;
+    let unit: u64 = match unit {
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        _ => return Err(HELP.to_string()),
+    };
+    match n.checked_mul(unit) {
+        Some(0) => Err("a lifetime must be longer than zero".to_string()),
+        // Beyond ~100 years, timestamps stop being meaningful: say "leave out --expires".
+        Some(secs) if secs <= 100 * 365 * 86_400 => Ok(secs),
+        _ => Err("too long (at most 100 years; leave out --expires for no expiry)".to_string()),
+    }
 }
 
 fn parse_size(s: &str) -> Result<u64, String> {

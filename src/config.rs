@@ -1,6 +1,7 @@
 //! `keyguard.toml`: found in the scanned root or the current directory, or named by `--config`.
-//! Sections this module owns: `[scan]`, `[[rules]]`, `[allow]`. `[env]` and `[serve]` belong to
-//! later commands and are carried through untouched.
+//! Sections this module owns: `[scan]`, `[[rules]]`, `[allow]`, and of `[serve]` the keys the store
+//! needs (`store`, `[serve.limits]`). `[env]` and the rest of `[serve]` belong to later commands and
+//! are carried through untouched.
 
 use std::path::{Path, PathBuf};
 
@@ -34,7 +35,7 @@ pub struct Config {
     #[serde(default)]
     pub env: Option<toml::Table>,
     #[serde(default)]
-    pub serve: Option<toml::Table>,
+    pub serve: ServeConfig,
     /// Where it was read from (None for the built-in defaults).
     #[serde(skip)]
     pub path: Option<PathBuf>,
@@ -74,6 +75,26 @@ pub struct AllowConfig {
     /// Regexes over the secret value.
     #[serde(default)]
     pub patterns: Vec<String>,
+}
+
+/// `[serve]`: what `keyguard token` and the proxy's store use. The proxy's own keys are accepted
+/// (so a complete section loads) and left for `keyguard serve` to parse.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeConfig {
+    /// `memory`, `sqlite:PATH` (relative to this file's directory) or `redis://HOST:PORT/DB`.
+    #[serde(default)]
+    pub store: Option<String>,
+    #[serde(default)]
+    pub limits: crate::serve::store::Limits,
+    #[serde(default)]
+    pub listen: Option<toml::Value>,
+    #[serde(default)]
+    pub cors_origins: Option<toml::Value>,
+    #[serde(default)]
+    pub max_body_bytes: Option<toml::Value>,
+    #[serde(default)]
+    pub routes: Option<toml::Value>,
 }
 
 impl Config {
@@ -237,6 +258,42 @@ mod tests {
         assert_eq!(parse_size("10 MB"), Ok(10_000_000));
         assert!(parse_size("ten").is_err());
         assert!(parse_size("5 parsecs").is_err());
+    }
+
+    #[test]
+    fn serve_section_parses_store_and_limits_and_keeps_the_rest() {
+        let text = r#"
+[serve]
+listen = "127.0.0.1:8787"
+store = "redis://127.0.0.1:6379/0"
+cors_origins = ["http://localhost:5173"]
+max_body_bytes = 65536
+
+[[serve.routes]]
+provider = "openai"
+key = "keychain:openai"
+models = ["gpt-4o-mini"]
+max_tokens = 1024
+
+[serve.limits]
+requests_per_minute = 20
+requests_per_day = 1000
+tokens_per_day = 200000
+"#;
+        let c: Config = toml::from_str(text).unwrap();
+        assert_eq!(c.serve.store.as_deref(), Some("redis://127.0.0.1:6379/0"));
+        assert_eq!(c.serve.limits.requests_per_minute, Some(20));
+        assert_eq!(c.serve.limits.requests_per_day, Some(1000));
+        assert_eq!(c.serve.limits.tokens_per_day, Some(200000));
+        assert!(c.serve.routes.is_some());
+
+        let text = "[serve.limits]\nrequests_per_dya = 5\n";
+        let err = toml::from_str::<Config>(text).unwrap_err();
+        let msg = describe_toml_error(text, &err);
+        assert!(msg.contains("did you mean `requests_per_day`?"), "{msg}");
+        let text = "[serve]\nstroe = \"memory\"\n";
+        let err = toml::from_str::<Config>(text).unwrap_err();
+        assert!(describe_toml_error(text, &err).contains("did you mean `store`?"));
     }
 
     #[test]

@@ -15,4 +15,5 @@ mod rotate;
 mod scan;
 mod staged;
 mod support;
+mod token;
 mod verify;

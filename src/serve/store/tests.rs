@@ -1,0 +1,428 @@
+//! The store contract, run with the same bodies against every backend: memory, SQLite (a file in
+//! a temporary directory) and Redis (the server named by KEYGUARD_TEST_REDIS_URL, which
+//! scripts/test starts; without it the Redis cases skip with a notice, or fail under
+//! KEYGUARD_REQUIRE_ALL=1).
+
+use std::sync::{Arc, Barrier};
+
+use super::*;
+
+/// Makes store instances over one shared state: the same file, the same Redis key prefix.
+type Factory = Box<dyn Fn() -> Arc<dyn Store>>;
+
+fn memory() -> Factory {
+    let one: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    Box::new(move || one.clone())
+}
+
+fn sqlite() -> (tempfile::TempDir, Factory) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state/serve.db");
+    (
+        dir,
+        Box::new(move || Arc::new(SqliteStore::open(&path).unwrap()) as Arc<dyn Store>),
+    )
+}
+
+fn redis_url() -> Option<String> {
+    match std::env::var("KEYGUARD_TEST_REDIS_URL") {
+        Ok(u) if !u.is_empty() => Some(u),
+        _ => {
+            if std::env::var("KEYGUARD_REQUIRE_ALL").as_deref() == Ok("1") {
+                panic!("KEYGUARD_TEST_REDIS_URL is not set and KEYGUARD_REQUIRE_ALL=1");
+            }
+            eprintln!("notice: KEYGUARD_TEST_REDIS_URL is not set; skipping a Redis store test");
+            None
+        }
+    }
+}
+
+/// Instances on the test Redis under a prefix of their own, so tests never see each other's keys.
+fn redis() -> Option<Factory> {
+    let url = redis_url()?;
+    let prefix = format!("kgtest:{}", new_id().unwrap());
+    Some(Box::new(move || {
+        Arc::new(RedisStore::open(&url, &prefix).unwrap()) as Arc<dyn Store>
+    }))
+}
+
+macro_rules! contract {
+    ($name:ident) => {
+        mod $name {
+            #[test]
+            fn memory() {
+                super::$name(&super::memory());
+            }
+            #[test]
+            fn sqlite() {
+                let (_dir, f) = super::sqlite();
+                super::$name(&f);
+            }
+            #[test]
+            fn redis() {
+                if let Some(f) = super::redis() {
+                    super::$name(&f);
+                }
+            }
+        }
+    };
+}
+
+contract!(tokens_issue_lookup_revoke_expire);
+contract!(requests_per_day_exact_under_concurrency);
+contract!(per_minute_and_tokens_per_day);
+
+fn tokens_issue_lookup_revoke_expire(f: &Factory) {
+    let store = f();
+    let now = now();
+    let (alice, alice_rec) = issue(&*store, "alice", None, now).unwrap();
+    let (bob, bob_rec) = issue(&*store, "bob", Some(now + 3600), now).unwrap();
+    assert!(well_formed(&alice) && well_formed(&bob));
+    assert_ne!(alice, bob);
+    assert_ne!(alice_rec.id, bob_rec.id);
+
+    // A second instance (another process, another proxy) sees the same tokens.
+    let other = f();
+    assert_eq!(
+        authenticate(&*other, &alice, now).unwrap(),
+        Auth::Valid(alice_rec.clone())
+    );
+    assert_eq!(
+        authenticate(&*store, &bob, now).unwrap(),
+        Auth::Valid(bob_rec.clone())
+    );
+    assert_eq!(
+        authenticate(&*store, &bob, now + 3600).unwrap(),
+        Auth::Expired
+    );
+    // Unknown, malformed and mistyped tokens are all just unknown.
+    let stranger = new_token().unwrap();
+    assert_eq!(
+        authenticate(&*store, &stranger, now).unwrap(),
+        Auth::Unknown
+    );
+    assert_eq!(
+        authenticate(&*store, "kgp_short", now).unwrap(),
+        Auth::Unknown
+    );
+    let mut typo = alice.clone().into_bytes();
+    typo[10] = if typo[10] == b'a' { b'b' } else { b'a' };
+    assert_eq!(
+        authenticate(&*store, std::str::from_utf8(&typo).unwrap(), now).unwrap(),
+        Auth::Unknown
+    );
+
+    let listed = store.list_tokens().unwrap();
+    assert_eq!(listed, vec![alice_rec.clone(), bob_rec.clone()]);
+
+    // Revoke by id, then by user name; a second revocation changes nothing.
+    let done = revoke(&*store, &alice_rec.id, now + 5).unwrap();
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0].id, alice_rec.id);
+    assert_eq!(
+        authenticate(&*other, &alice, now + 6).unwrap(),
+        Auth::Revoked
+    );
+    assert_eq!(
+        authenticate(&*store, &bob, now + 6).unwrap(),
+        Auth::Valid(bob_rec.clone())
+    );
+    let done = revoke(&*store, "bob", now + 7).unwrap();
+    assert_eq!(done.len(), 1);
+    assert_eq!(authenticate(&*store, &bob, now + 8).unwrap(), Auth::Revoked);
+    assert!(revoke(&*store, "bob", now + 9).unwrap().is_empty());
+    assert!(revoke(&*store, "nobody", now + 9).unwrap().is_empty());
+    let listed = store.list_tokens().unwrap();
+    assert_eq!(listed[0].revoked, Some(now + 5));
+    assert_eq!(listed[1].revoked, Some(now + 7));
+    assert!(!store.revoke_id("000000000000", now).unwrap());
+}
+
+/// 200 threads race for 50 requests: exactly 50 are allowed, through several store instances
+/// (separate SQLite connections, separate Redis connections), not one shared lock.
+fn requests_per_day_exact_under_concurrency(f: &Factory) {
+    let limits = Limits {
+        requests_per_day: Some(50),
+        ..Limits::default()
+    };
+    let stores: Vec<Arc<dyn Store>> = (0..4).map(|_| f()).collect();
+    let barrier = Arc::new(Barrier::new(200));
+    let threads: Vec<_> = (0..200)
+        .map(|i| {
+            let store = stores[i % stores.len()].clone();
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                barrier.wait();
+                store.check_request("racer", &limits).unwrap()
+            })
+        })
+        .collect();
+    let decisions: Vec<Decision> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let allowed: Vec<&Decision> = decisions.iter().filter(|d| d.allowed).collect();
+    assert_eq!(allowed.len(), 50);
+    // Each allowed request saw a different remaining count: 49 down to 0.
+    let mut remaining: Vec<u64> = allowed
+        .iter()
+        .map(|d| d.requests_per_day.unwrap().remaining)
+        .collect();
+    remaining.sort_unstable();
+    assert_eq!(remaining, (0..50).collect::<Vec<u64>>());
+    for d in decisions.iter().filter(|d| !d.allowed) {
+        assert!(d.retry_after >= 1 && d.retry_after <= 86_400, "{d:?}");
+        assert_eq!(d.requests_per_day.unwrap().remaining, 0);
+    }
+    // Another user is untouched.
+    assert!(
+        stores[0]
+            .check_request("bystander", &limits)
+            .unwrap()
+            .allowed
+    );
+}
+
+fn per_minute_and_tokens_per_day(f: &Factory) {
+    let store = f();
+    let per_minute = Limits {
+        requests_per_minute: Some(3),
+        requests_per_day: Some(100),
+        tokens_per_day: None,
+    };
+    for left in [2, 1, 0] {
+        let d = store.check_request("carol", &per_minute).unwrap();
+        assert!(d.allowed);
+        assert_eq!(d.retry_after, 0);
+        assert_eq!(d.requests_per_minute.unwrap().remaining, left);
+        assert_eq!(d.requests_per_day.unwrap().remaining, 97 + left);
+        assert!(d.tokens_per_day.is_none());
+    }
+    let d = store.check_request("carol", &per_minute).unwrap();
+    assert!(!d.allowed);
+    assert!((1..=60).contains(&d.retry_after), "{d:?}");
+    // A denied request is not counted against the day.
+    assert_eq!(d.requests_per_day.unwrap().remaining, 97);
+
+    let tokens = Limits {
+        tokens_per_day: Some(100),
+        ..Limits::default()
+    };
+    assert!(store.check_request("dave", &tokens).unwrap().allowed);
+    store.add_tokens("dave", 60).unwrap();
+    let d = store.check_request("dave", &tokens).unwrap();
+    assert!(d.allowed);
+    assert_eq!(d.tokens_per_day.unwrap().remaining, 40);
+    // The response that crosses the limit is counted in full; the next request is refused.
+    store.add_tokens("dave", 50).unwrap();
+    let d = f().check_request("dave", &tokens).unwrap();
+    assert!(!d.allowed);
+    assert_eq!(d.tokens_per_day.unwrap().remaining, 0);
+    assert_eq!(d.retry_after, d.tokens_per_day.unwrap().reset_after);
+}
+
+#[test]
+fn sqlite_counts_and_tokens_survive_reopening() {
+    let (dir, f) = sqlite();
+    let limits = Limits {
+        requests_per_day: Some(5),
+        ..Limits::default()
+    };
+    let (token, _) = {
+        let store = f();
+        for _ in 0..3 {
+            assert!(store.check_request("erin", &limits).unwrap().allowed);
+        }
+        store.add_tokens("erin", 7).unwrap();
+        issue(&*store, "erin", None, now()).unwrap()
+    };
+    // Every instance is dropped: the next one is a restarted proxy.
+    let store = f();
+    assert!(matches!(
+        authenticate(&*store, &token, now()).unwrap(),
+        Auth::Valid(_)
+    ));
+    let d = store.check_request("erin", &limits).unwrap();
+    assert_eq!(d.requests_per_day.unwrap().remaining, 1);
+    assert!(store.check_request("erin", &limits).unwrap().allowed);
+    assert!(!store.check_request("erin", &limits).unwrap().allowed);
+    drop(dir);
+}
+
+#[cfg(unix)]
+#[test]
+fn sqlite_file_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(".keyguard/serve.db");
+    let store = SqliteStore::open(&path).unwrap();
+    store.check_request("frank", &Limits::default()).unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&path), 0o600);
+    assert_eq!(mode(&dir.path().join(".keyguard")), 0o700);
+    let wal = dir.path().join(".keyguard/serve.db-wal");
+    assert!(wal.exists(), "WAL mode creates a -wal file");
+    assert_eq!(mode(&wal), 0o600);
+    assert!(dir.path().join(".keyguard/.gitignore").exists());
+}
+
+#[test]
+fn two_redis_instances_share_one_limit() {
+    let Some(f) = redis() else { return };
+    let limits = Limits {
+        requests_per_day: Some(50),
+        ..Limits::default()
+    };
+    let (a, b) = (f(), f());
+    let barrier = Arc::new(Barrier::new(200));
+    let threads: Vec<_> = (0..200)
+        .map(|i| {
+            let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                barrier.wait();
+                store.check_request("shared", &limits).unwrap().allowed
+            })
+        })
+        .collect();
+    let allowed = threads
+        .into_iter()
+        .filter_map(|t| t.join().unwrap().then_some(()))
+        .count();
+    assert_eq!(allowed, 50);
+    store_sees_tokens_of_the_other(&*a, &*b);
+}
+
+fn store_sees_tokens_of_the_other(a: &dyn Store, b: &dyn Store) {
+    let (token, rec) = issue(a, "grace", None, now()).unwrap();
+    assert_eq!(authenticate(b, &token, now()).unwrap(), Auth::Valid(rec));
+}
+
+#[test]
+fn unreachable_redis_is_an_error_not_allowed() {
+    // A port nobody listens on: bound, then released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("redis://127.0.0.1:{port}/0");
+    let err = RedisStore::open(&url, "keyguard")
+        .err()
+        .expect("open must fail");
+    assert!(
+        format!("{err:#}").contains("cannot reach the Redis store"),
+        "{err:#}"
+    );
+    // A store whose Redis went away after start: every call fails, none is allowed.
+    let store = RedisStore::unchecked(&url, "keyguard").unwrap();
+    assert!(store.check_request("henry", &Limits::default()).is_err());
+    assert!(store.add_tokens("henry", 1).is_err());
+    assert!(store.lookup(&hash_token("kgp_x")).is_err());
+}
+
+#[test]
+fn tokens_have_the_documented_shape() {
+    let t = new_token().unwrap();
+    assert!(t.starts_with("kgp_") && t.len() == 40, "{}", t.len());
+    assert!(well_formed(&t));
+    assert_ne!(t, new_token().unwrap());
+    // A mistyped character fails the checksum.
+    let mut typo = t.clone().into_bytes();
+    typo[5] = if typo[5] == b'Q' { b'R' } else { b'Q' };
+    assert!(!well_formed(std::str::from_utf8(&typo).unwrap()));
+}
+
+#[test]
+fn store_urls() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(open("memory", dir.path()).is_ok());
+    assert!(open("sqlite:sub/s.db", dir.path()).is_ok());
+    assert!(dir.path().join("sub/s.db").is_file());
+    // Built at run time: a password-bearing URL literal is what keyguard's own scan reports.
+    let url = ["postgres://u:", "hunter2", "@h/db"].concat();
+    let err = open(&url, dir.path()).err().unwrap();
+    let msg = format!("{err:#}");
+    assert!(msg.contains("unknown store `postgres`"), "{msg}");
+    assert!(!msg.contains("hunter2"), "{msg}");
+    assert!(open("sqlite:", dir.path()).is_err());
+    assert!(check_user("alice@example.org").is_ok());
+    assert!(check_user("a b").is_err());
+    assert!(check_user("").is_err());
+}
+
+/// A private redis-server on a unix socket in `dir`, stopped when dropped.
+struct PrivateRedis {
+    child: std::process::Child,
+}
+
+impl PrivateRedis {
+    fn start(dir: &std::path::Path) -> PrivateRedis {
+        let sock = dir.join("redis.sock");
+        let _ = std::fs::remove_file(&sock);
+        let child = std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                "0",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--unixsocket",
+            ])
+            .arg(&sock)
+            .arg("--dir")
+            .arg(dir)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server starts");
+        for _ in 0..100 {
+            if sock.exists() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert!(sock.exists(), "redis-server did not open its socket");
+        PrivateRedis { child }
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Redis going away while the proxy runs: every call fails (the proxy's 503, never "allowed"),
+/// and once Redis is back the same store works again without a restart.
+#[test]
+fn redis_going_away_mid_run_fails_closed_then_recovers() {
+    let found = std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("redis-server").is_file()));
+    if !found {
+        if std::env::var("KEYGUARD_REQUIRE_ALL").as_deref() == Ok("1") {
+            panic!("redis-server is not on PATH and KEYGUARD_REQUIRE_ALL=1");
+        }
+        eprintln!("notice: redis-server is not on PATH; skipping a Redis store test");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("redis+unix://{}", dir.path().join("redis.sock").display());
+    let limits = Limits {
+        requests_per_day: Some(10),
+        ..Limits::default()
+    };
+    let server = PrivateRedis::start(dir.path());
+    let store = RedisStore::open(&url, "keyguard").unwrap();
+    assert!(store.check_request("ivy", &limits).unwrap().allowed);
+    drop(server);
+    for _ in 0..3 {
+        let err = store.check_request("ivy", &limits).unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(msg.contains("Redis store"), "{msg}");
+    }
+    assert!(store.add_tokens("ivy", 5).is_err());
+    // Back (empty: this server keeps nothing on disk), and the same store reconnects.
+    let _server = PrivateRedis::start(dir.path());
+    let d = store.check_request("ivy", &limits).unwrap();
+    assert!(d.allowed);
+    assert_eq!(d.requests_per_day.unwrap().remaining, 9);
+}
