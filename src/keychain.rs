@@ -562,6 +562,11 @@ pub fn matching_rules(value: &[u8]) -> Vec<String> {
     ids
 }
 
+/// The built-in rule set, compiled once per process and shared with the adapters' format checks.
+pub(crate) fn builtin_rules() -> Option<&'static crate::rules::RuleSet> {
+    whole_value_scanner().map(|s| s.rules().as_ref())
+}
+
 fn whole_value_scanner() -> Option<&'static crate::engine::Scanner> {
     use std::sync::OnceLock;
     static SCANNER: OnceLock<Option<crate::engine::Scanner>> = OnceLock::new();

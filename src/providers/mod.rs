@@ -503,8 +503,11 @@ fn identify_pair(key: &Secret) -> Option<(&'static dyn Provider, String)> {
 
 /// Whether the built-in rule `rule_id`'s pattern matches all of `id`.
 fn id_pattern_matches(rule_id: &str, id: &[u8]) -> bool {
-    static RULES: std::sync::OnceLock<crate::rules::RuleSet> = std::sync::OnceLock::new();
-    let rules = RULES.get_or_init(crate::rules::RuleSet::builtin);
+    // The keychain's compiled built-in rules: a second `RuleSet::builtin` would compile every
+    // pattern again.
+    let Some(rules) = crate::keychain::builtin_rules() else {
+        return false;
+    };
     rules.rules().iter().filter(|r| r.id() == rule_id).any(|r| {
         r.regex().captures(id).is_some_and(|c| {
             c.get(r.secret_group())
