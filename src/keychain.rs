@@ -507,7 +507,8 @@ thread_local! {
     static MEMORY_INDEX: std::cell::RefCell<Vec<KeyMeta>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+/// Creates `dir` and its parents, 0700 on Unix.
+pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::DirBuilderExt;

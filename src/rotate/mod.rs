@@ -239,18 +239,7 @@ pub fn check_param_value(name: &str, value: &str) -> Result<(), String> {
 /// repository); an absolute one, which the user typed, only at its last component.
 pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     refuse_symlinked_dir(dir)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)?;
-    }
-    #[cfg(not(unix))]
-    {
-        std::fs::create_dir_all(dir)?;
-    }
+    crate::keychain::create_private_dir(dir)?;
     // Again: a link planted between the check and the creation.
     refuse_symlinked_dir(dir)
 }
