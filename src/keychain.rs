@@ -531,6 +531,12 @@ pub struct Identity {
     pub redacted: String,
 }
 
+/// The form `keyguard key list` shows a key in: the rule's redaction (its keyword prefix kept)
+/// when the format is known, else the generic one.
+pub fn redacted(value: &[u8]) -> String {
+    identify(value).map_or_else(|| crate::finding::redact(value, 0), |i| i.redacted)
+}
+
 /// Recognises the provider of a key from its format with the scanner's built-in rules: the
 /// value must be (nearly) all of one match, so a generic rule's hit inside a longer text does not
 /// count. Provider-less (generic) rules are ignored.

@@ -194,11 +194,7 @@ fn get(args: &KeyGetArgs, out: &mut dyn Write, printer: &Printer) -> Result<Outc
         Err(e) => return Err(e.into()),
     };
     if std::io::stdout().is_terminal() && !args.reveal {
-        let shown = identify(secret.expose()).map_or_else(
-            || crate::finding::redact(secret.expose(), 0),
-            |i| i.redacted,
-        );
-        writeln!(out, "{shown}")?;
+        writeln!(out, "{}", crate::keychain::redacted(secret.expose()))?;
         printer.hint(
             "the key is redacted on a terminal: pipe it (`keyguard key get NAME | tool`) or add \
              --reveal",

@@ -168,7 +168,7 @@ fn classify(
                     .filter(|(q, _, _)| q.id() == p.id())
                     .map(|(_, r, _)| r)
             });
-        let redacted = redacted(value);
+        let redacted = crate::keychain::redacted(value);
         return Entry {
             redacted,
             provider: Some(p.id().to_string()),
@@ -183,7 +183,7 @@ fn classify(
         return Entry {
             redacted: match p.pairing() {
                 Some(_) => pair_redacted(value),
-                None => redacted(value),
+                None => crate::keychain::redacted(value),
             },
             provider: Some(p.id().to_string()),
             rule_id: Some(rule),
@@ -215,7 +215,7 @@ fn classify(
             }
         }
         None => Entry {
-            redacted: redacted(value),
+            redacted: crate::keychain::redacted(value),
             provider: None,
             rule_id: None,
             hash,
@@ -259,15 +259,8 @@ fn pair_redacted(value: &[u8]) -> String {
                 .unwrap_or_else(|| redact(id, 2));
             format!("{id}:{}", redact(secret, 0))
         }
-        None => redacted(value),
+        None => crate::keychain::redacted(value),
     }
-}
-
-/// The redacted form `keyguard key list` shows (the provider's keyword prefix kept).
-fn redacted(value: &[u8]) -> String {
-    crate::keychain::identify(value)
-        .map(|i| i.redacted)
-        .unwrap_or_else(|| redact(value, 0))
 }
 
 /// A session with each provider's base override checked, and its warning printed once, before

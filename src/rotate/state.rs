@@ -30,10 +30,8 @@ pub struct KeyFacts {
 
 impl KeyFacts {
     pub fn of(key: &crate::finding::Secret) -> KeyFacts {
-        let redacted = crate::keychain::identify(key.expose())
-            .map_or_else(|| crate::finding::redact(key.expose(), 0), |i| i.redacted);
         KeyFacts {
-            redacted,
+            redacted: crate::keychain::redacted(key.expose()),
             hash: crate::finding::secret_hash(key.expose()),
         }
     }
