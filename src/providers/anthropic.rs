@@ -127,23 +127,20 @@ impl Provider for Anthropic {
             cx.http.request(Method::GET, &base, "/v1/models?limit=1"),
             key,
         );
-        let reply = match cx.send(request) {
-            Ok(r) => r,
-            Err(v) => return v.scrubbed(key),
-        };
-        let kind = error_code(&reply.json());
-        match (reply.status, kind.as_deref()) {
-            (403, Some("permission_error")) => Verdict::live(
-                None,
-                "HTTP 403 permission_error: the key authenticated but may not list models",
-            ),
-            (402, Some("billing_error")) => Verdict::live(
-                None,
-                "HTTP 402 billing_error: the key authenticated; the organization's billing needs attention",
-            ),
-            _ => classify(&reply, &[401], |_| None),
-        }
-        .scrubbed(key)
+        verify_reply(cx, key, request, |reply| {
+            let kind = error_code(&reply.json());
+            match (reply.status, kind.as_deref()) {
+                (403, Some("permission_error")) => Verdict::live(
+                    None,
+                    "HTTP 403 permission_error: the key authenticated but may not list models",
+                ),
+                (402, Some("billing_error")) => Verdict::live(
+                    None,
+                    "HTTP 402 billing_error: the key authenticated; the organization's billing needs attention",
+                ),
+                _ => classify(reply, &[401], |_| None),
+            }
+        })
     }
 
     fn revoke(&self, cx: &Cx, key: &Secret) -> Result<Revoked, ProviderError> {

@@ -139,11 +139,7 @@ impl Provider for Aws {
         }
         let body = "Action=GetCallerIdentity&Version=2011-06-15";
         let request = signed_post(cx, &cx.base(STS), STS_HOST, "sts", &pair, body);
-        let reply = match cx.send(request) {
-            Ok(r) => r,
-            Err(v) => return v.scrubbed(key),
-        };
-        classify_sts(&reply).scrubbed(key)
+        verify_reply(cx, key, request, classify_sts)
     }
 
     fn create(&self, cx: &Cx) -> Result<Created, ProviderError> {

@@ -74,25 +74,24 @@ impl Provider for Cohere {
             .http
             .request(Method::POST, &cx.base(API), "/v1/check-api-key")
             .bearer_auth(expose(key));
-        let reply = match cx.send(request) {
-            Ok(r) => r,
-            Err(v) => return v.scrubbed(key),
-        };
-        if reply.is_success() {
-            let body = reply.json();
-            return match body.get("valid").and_then(Value::as_bool) {
-                Some(true) => Verdict::live(
-                    json_str(&body, "/organization_id").map(|o| format!("organization {o}")),
-                    format!("HTTP {}, valid", reply.status),
-                ),
-                Some(false) => Verdict::dead(format!("HTTP {}, \"valid\": false", reply.status)),
-                None => {
-                    Verdict::unknown(format!("HTTP {} without a \"valid\" field", reply.status))
-                }
+        verify_reply(cx, key, request, |reply| {
+            if reply.is_success() {
+                let body = reply.json();
+                return match body.get("valid").and_then(Value::as_bool) {
+                    Some(true) => Verdict::live(
+                        json_str(&body, "/organization_id").map(|o| format!("organization {o}")),
+                        format!("HTTP {}, valid", reply.status),
+                    ),
+                    Some(false) => {
+                        Verdict::dead(format!("HTTP {}, \"valid\": false", reply.status))
+                    }
+                    None => {
+                        Verdict::unknown(format!("HTTP {} without a \"valid\" field", reply.status))
+                    }
+                };
             }
-            .scrubbed(key);
-        }
-        classify(&reply, &[401], |_| None).scrubbed(key)
+            classify(reply, &[401], |_| None)
+        })
     }
 }
 

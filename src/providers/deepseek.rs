@@ -74,11 +74,7 @@ impl Provider for DeepSeek {
             .http
             .request(Method::GET, &cx.base(API), "/user/balance")
             .bearer_auth(expose(key));
-        let reply = match cx.send(request) {
-            Ok(r) => r,
-            Err(v) => return v.scrubbed(key),
-        };
-        let verdict = match reply.status {
+        verify_reply(cx, key, request, |reply| match reply.status {
             402 => Verdict::live(
                 None,
                 "HTTP 402: the key authenticated but the account has no balance",
@@ -89,9 +85,8 @@ impl Provider for DeepSeek {
                     "HTTP 200: the key authenticated; the account has no balance available for API calls",
                 )
             }
-            _ => classify(&reply, &[401], |_| None),
-        };
-        verdict.scrubbed(key)
+            _ => classify(reply, &[401], |_| None),
+        })
     }
 }
 

@@ -80,20 +80,18 @@ impl Provider for GitHub {
                 .request(Method::GET, &cx.base(API), "/user")
                 .bearer_auth(expose(key)),
         );
-        let reply = match cx.send(request) {
-            Ok(r) => r,
-            Err(v) => return v.scrubbed(key),
-        };
-        if reply.status == 403 {
-            if reply.header("x-ratelimit-remaining").as_deref() == Some("0") {
-                return Verdict::unknown("rate limited (HTTP 403, rate limit exhausted)");
+        verify_reply(cx, key, request, |reply| {
+            if reply.status == 403 {
+                if reply.header("x-ratelimit-remaining").as_deref() == Some("0") {
+                    return Verdict::unknown("rate limited (HTTP 403, rate limit exhausted)");
+                }
+                return Verdict::live(
+                    None,
+                    "HTTP 403: the token authenticated but may not read /user",
+                );
             }
-            return Verdict::live(
-                None,
-                "HTTP 403: the token authenticated but may not read /user",
-            );
-        }
-        classify(&reply, &[401], |b| json_str(b, "/login")).scrubbed(key)
+            classify(reply, &[401], |b| json_str(b, "/login"))
+        })
     }
 
     fn revoke(&self, cx: &Cx, key: &Secret) -> Result<Revoked, ProviderError> {

@@ -113,41 +113,38 @@ impl Provider for Google {
             .http
             .request(Method::GET, &cx.base(API), "/v1beta/models?pageSize=1")
             .header("x-goog-api-key", expose(key));
-        let reply = match cx.send(request) {
-            Ok(r) => r,
-            Err(v) => return v.scrubbed(key),
-        };
-        if reply.inconclusive().is_some() || reply.is_success() {
-            return classify(&reply, &[], |_| None).scrubbed(key);
-        }
-        let body = reply.json();
-        let info = error_info(&body);
-        let reason = info.and_then(|i| json_str(i, "/reason"));
-        let consumer = info.and_then(|i| json_str(i, "/metadata/consumer"));
-        // A short code for the detail: the reason, else Google's status (`PERMISSION_DENIED`).
-        let code = reason
-            .clone()
-            .or_else(|| json_str(&body, "/error/status"))
-            .filter(|c| {
-                c.len() <= 64
-                    && c.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
-            });
-        let verdict = match (reply.status, reason.as_deref()) {
-            (400, Some("API_KEY_INVALID")) => Verdict::dead("HTTP 400 API_KEY_INVALID"),
-            (403, Some(r)) if KEY_KNOWN.iter().any(|(known, _)| *known == r) => {
-                let (known, why) = KEY_KNOWN
-                    .iter()
-                    .find(|(known, _)| *known == r)
-                    .expect("checked above");
-                Verdict::live(consumer, format!("HTTP 403 {known}: {why}"))
+        verify_reply(cx, key, request, |reply| {
+            if reply.inconclusive().is_some() || reply.is_success() {
+                return classify(reply, &[], |_| None);
             }
-            (status, _) => Verdict::unknown(match code {
-                Some(c) => format!("unexpected HTTP {status} ({c})"),
-                None => format!("unexpected HTTP {status}"),
-            }),
-        };
-        verdict.scrubbed(key)
+            let body = reply.json();
+            let info = error_info(&body);
+            let reason = info.and_then(|i| json_str(i, "/reason"));
+            let consumer = info.and_then(|i| json_str(i, "/metadata/consumer"));
+            // A short code for the detail: the reason, else Google's status (`PERMISSION_DENIED`).
+            let code = reason
+                .clone()
+                .or_else(|| json_str(&body, "/error/status"))
+                .filter(|c| {
+                    c.len() <= 64
+                        && c.bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+                });
+            match (reply.status, reason.as_deref()) {
+                (400, Some("API_KEY_INVALID")) => Verdict::dead("HTTP 400 API_KEY_INVALID"),
+                (403, Some(r)) if KEY_KNOWN.iter().any(|(known, _)| *known == r) => {
+                    let (known, why) = KEY_KNOWN
+                        .iter()
+                        .find(|(known, _)| *known == r)
+                        .expect("checked above");
+                    Verdict::live(consumer, format!("HTTP 403 {known}: {why}"))
+                }
+                (status, _) => Verdict::unknown(match code {
+                    Some(c) => format!("unexpected HTTP {status} ({c})"),
+                    None => format!("unexpected HTTP {status}"),
+                }),
+            }
+        })
     }
 }
 

@@ -576,11 +576,24 @@ pub fn verify_by_status(
     dead_statuses: &[u16],
     account: impl Fn(&serde_json::Value) -> Option<String>,
 ) -> Verdict {
-    let reply = match cx.send(request) {
-        Ok(r) => r,
-        Err(v) => return v.scrubbed(key),
-    };
-    classify(&reply, dead_statuses, account).scrubbed(key)
+    verify_reply(cx, key, request, |reply| {
+        classify(reply, dead_statuses, account)
+    })
+}
+
+/// Sends a verification request and reads its reply with `read`; a failed send is its own
+/// (unknown) verdict. Either way the verdict is scrubbed of the key here, once, for every adapter.
+pub fn verify_reply(
+    cx: &Cx,
+    key: &Secret,
+    request: reqwest::blocking::RequestBuilder,
+    read: impl FnOnce(&Reply) -> Verdict,
+) -> Verdict {
+    match cx.send(request) {
+        Ok(reply) => read(&reply),
+        Err(v) => v,
+    }
+    .scrubbed(key)
 }
 
 /// The verdict for a reply under the common rules (see `verify_by_status`).

@@ -91,19 +91,16 @@ impl Provider for OpenAi {
             .http
             .request(Method::GET, &cx.base(API), "/v1/models")
             .bearer_auth(expose(key));
-        let reply = match cx.send(request) {
-            Ok(r) => r,
-            Err(v) => return v.scrubbed(key),
-        };
-        let organization = reply.header("openai-organization");
-        if reply.status == 403 && lacks_scope(&reply.json()) {
-            return Verdict::live(
-                organization,
-                "HTTP 403: a restricted key without the models scope (it authenticated)",
-            )
-            .scrubbed(key);
-        }
-        classify(&reply, &[401], |_| organization.clone()).scrubbed(key)
+        verify_reply(cx, key, request, |reply| {
+            let organization = reply.header("openai-organization");
+            if reply.status == 403 && lacks_scope(&reply.json()) {
+                return Verdict::live(
+                    organization,
+                    "HTTP 403: a restricted key without the models scope (it authenticated)",
+                );
+            }
+            classify(reply, &[401], |_| organization.clone())
+        })
     }
 
     fn create(&self, cx: &Cx) -> Result<Created, ProviderError> {

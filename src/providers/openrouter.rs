@@ -107,14 +107,12 @@ impl Provider for OpenRouter {
             .http
             .request(Method::GET, &cx.base(API), "/api/v1/key")
             .bearer_auth(expose(key));
-        let reply = match cx.send(request) {
-            Ok(r) => r,
-            Err(v) => return v.scrubbed(key),
-        };
-        if reply.is_success() {
-            return Verdict::live(None, describe(&reply.json())).scrubbed(key);
-        }
-        classify(&reply, &[401], |_| None).scrubbed(key)
+        verify_reply(cx, key, request, |reply| {
+            if reply.is_success() {
+                return Verdict::live(None, describe(&reply.json()));
+            }
+            classify(reply, &[401], |_| None)
+        })
     }
 
     fn create(&self, cx: &Cx) -> Result<Created, ProviderError> {

@@ -95,26 +95,24 @@ impl Provider for SendGrid {
             .http
             .request(Method::GET, &cx.base(API), "/v3/scopes")
             .bearer_auth(expose(key));
-        let reply = match cx.send(request) {
-            Ok(r) => r,
-            Err(v) => return v.scrubbed(key),
-        };
-        if reply.status == 403 {
-            return Verdict::live(
-                None,
-                "HTTP 403: SendGrid authenticated the key but refused it here",
-            );
-        }
-        let verdict = classify(&reply, &[401], |_| None);
-        if verdict.status == Status::Live {
-            let scopes = reply
-                .json()
-                .get("scopes")
-                .and_then(Value::as_array)
-                .map_or(0, Vec::len);
-            return Verdict::live(None, format!("HTTP {}, {scopes} scopes", reply.status));
-        }
-        verdict.scrubbed(key)
+        verify_reply(cx, key, request, |reply| {
+            if reply.status == 403 {
+                return Verdict::live(
+                    None,
+                    "HTTP 403: SendGrid authenticated the key but refused it here",
+                );
+            }
+            let verdict = classify(reply, &[401], |_| None);
+            if verdict.status == Status::Live {
+                let scopes = reply
+                    .json()
+                    .get("scopes")
+                    .and_then(Value::as_array)
+                    .map_or(0, Vec::len);
+                return Verdict::live(None, format!("HTTP {}, {scopes} scopes", reply.status));
+            }
+            verdict
+        })
     }
 
     fn create(&self, cx: &Cx) -> Result<Created, ProviderError> {

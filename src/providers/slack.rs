@@ -94,11 +94,7 @@ impl Provider for Slack {
             .http
             .request(Method::POST, &cx.base(API), "/api/auth.test")
             .bearer_auth(expose(key));
-        let reply = match cx.send(request) {
-            Ok(r) => r,
-            Err(v) => return v.scrubbed(key),
-        };
-        classify_slack(&reply).scrubbed(key)
+        verify_reply(cx, key, request, classify_slack)
     }
 
     fn revoke(&self, cx: &Cx, key: &Secret) -> Result<Revoked, ProviderError> {

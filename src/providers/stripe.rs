@@ -76,24 +76,22 @@ impl Provider for Stripe {
             .http
             .request(Method::GET, &cx.base(API), "/v1/balance")
             .bearer_auth(expose(key));
-        let reply = match cx.send(request) {
-            Ok(r) => r,
-            Err(v) => return v.scrubbed(key),
-        };
-        let mut verdict = if reply.status == 403 {
-            Verdict::live(
-                None,
-                "HTTP 403: a restricted key without the Balance read permission (it authenticated)",
-            )
-        } else {
-            classify(&reply, &[401], |_| None)
-        };
-        if is_test_mode(key) {
+        verify_reply(cx, key, request, |reply| {
+            let mut verdict = if reply.status == 403 {
+                Verdict::live(
+                    None,
+                    "HTTP 403: a restricted key without the Balance read permission (it authenticated)",
+                )
+            } else {
+                classify(reply, &[401], |_| None)
+            };
+            if is_test_mode(key) {
+                verdict
+                    .detail
+                    .push_str("; a test-mode key: it moves no real money");
+            }
             verdict
-                .detail
-                .push_str("; a test-mode key: it moves no real money");
-        }
-        verdict.scrubbed(key)
+        })
     }
 }
 

@@ -220,25 +220,22 @@ impl Provider for Twilio {
                     .request(Method::GET, &cx.base(MESSAGING), "/v1/Services?PageSize=1")
             }
         };
-        let reply = match cx.send(pair.basic(request)) {
-            Ok(r) => r,
-            Err(v) => return v.scrubbed(key),
-        };
-        let verdict = match (pair.kind, reply.status) {
-            (Kind::ApiKey, 401) => Verdict::dead(format!(
-                "HTTP 401{}: Twilio does not accept this API key (a Restricted key without Messaging read permission is refused the same way)",
-                code_suffix(&reply)
-            )),
-            (Kind::ApiKey, 403) => Verdict::live(
-                None,
-                "HTTP 403: Twilio authenticated the API key but refused it here",
-            ),
-            (Kind::AuthToken, _) => classify(&reply, &[401], |b| json_str(b, "/friendly_name")),
-            (Kind::ApiKey, _) => classify(&reply, &[], |b| {
-                json_str(b, "/services/0/account_sid").map(|a| format!("account {a}"))
-            }),
-        };
-        verdict.scrubbed(key)
+        verify_reply(cx, key, pair.basic(request), |reply| {
+            match (pair.kind, reply.status) {
+                (Kind::ApiKey, 401) => Verdict::dead(format!(
+                    "HTTP 401{}: Twilio does not accept this API key (a Restricted key without Messaging read permission is refused the same way)",
+                    code_suffix(reply)
+                )),
+                (Kind::ApiKey, 403) => Verdict::live(
+                    None,
+                    "HTTP 403: Twilio authenticated the API key but refused it here",
+                ),
+                (Kind::AuthToken, _) => classify(reply, &[401], |b| json_str(b, "/friendly_name")),
+                (Kind::ApiKey, _) => classify(reply, &[], |b| {
+                    json_str(b, "/services/0/account_sid").map(|a| format!("account {a}"))
+                }),
+            }
+        })
     }
 
     fn create(&self, cx: &Cx) -> Result<Created, ProviderError> {

@@ -107,39 +107,36 @@ impl Provider for Xai {
     }
 
     fn verify(&self, cx: &Cx, key: &Secret) -> Verdict {
-        let reply = match cx.send(key_info(cx, key)) {
-            Ok(r) => r,
-            Err(v) => return v.scrubbed(key),
-        };
-        if !reply.is_success() {
-            return classify(&reply, &[400, 401], |_| None).scrubbed(key);
-        }
-        let body = reply.json();
-        let flag = |name: &str| body.get(name).and_then(Value::as_bool) == Some(true);
-        let text = |pointer: &str| {
-            json_str(&body, pointer).map(|s| crate::sanitize::escape(&s).into_owned())
-        };
-        let verdict = if flag("api_key_disabled") {
-            Verdict::dead(
-                "HTTP 200, but the key is disabled; it can be enabled again, so delete it to be sure",
-            )
-        } else if flag("api_key_blocked") {
-            Verdict::dead("HTTP 200, but xAI has blocked the key")
-        } else if flag("team_blocked") {
-            Verdict::unknown(
-                "HTTP 200, but the key's team is blocked: the key works again if the team is unblocked",
-            )
-        } else {
-            let mut detail = "HTTP 200".to_string();
-            if let Some(team) = text("/team_id") {
-                detail.push_str(&format!(", team {team}"));
+        verify_reply(cx, key, key_info(cx, key), |reply| {
+            if !reply.is_success() {
+                return classify(reply, &[400, 401], |_| None);
             }
-            if let Some(id) = text("/api_key_id") {
-                detail.push_str(&format!(", key id {id}"));
+            let body = reply.json();
+            let flag = |name: &str| body.get(name).and_then(Value::as_bool) == Some(true);
+            let text = |pointer: &str| {
+                json_str(&body, pointer).map(|s| crate::sanitize::escape(&s).into_owned())
+            };
+            if flag("api_key_disabled") {
+                Verdict::dead(
+                    "HTTP 200, but the key is disabled; it can be enabled again, so delete it to be sure",
+                )
+            } else if flag("api_key_blocked") {
+                Verdict::dead("HTTP 200, but xAI has blocked the key")
+            } else if flag("team_blocked") {
+                Verdict::unknown(
+                    "HTTP 200, but the key's team is blocked: the key works again if the team is unblocked",
+                )
+            } else {
+                let mut detail = "HTTP 200".to_string();
+                if let Some(team) = text("/team_id") {
+                    detail.push_str(&format!(", team {team}"));
+                }
+                if let Some(id) = text("/api_key_id") {
+                    detail.push_str(&format!(", key id {id}"));
+                }
+                Verdict::live(json_str(&body, "/name"), detail)
             }
-            Verdict::live(json_str(&body, "/name"), detail)
-        };
-        verdict.scrubbed(key)
+        })
     }
 
     fn create(&self, cx: &Cx) -> Result<Created, ProviderError> {
