@@ -96,14 +96,9 @@ pub fn usual_id_env_name(provider: &str, key: &[u8]) -> Option<&'static str> {
     }
 }
 
-/// The shell commands for `target`, reading the key stored as `profile/name` and setting the
-/// variable `var`.
-pub fn commands(target: &str, name: &str, profile: &str, var: &str) -> Vec<String> {
-    commands_for(target, name, profile, var, Part::Whole)
-}
-
-/// `commands` for one part of a two-part key: the value is cut from the stored `ID:SECRET`
-/// inside the pipe, so neither half reaches a command line either.
+/// The shell commands for `target`, reading the key stored as `profile/name` (all of it, or one
+/// part of a two-part key: the value is cut from the stored `ID:SECRET` inside the pipe, so
+/// neither half reaches a command line either) and setting the variable `var`.
 pub fn commands_for(target: &str, name: &str, profile: &str, var: &str, part: Part) -> Vec<String> {
     // Callers check all three; a shell metacharacter here would be run by the user's shell.
     if check_env_name(var).is_err()
@@ -180,6 +175,10 @@ pub fn usual_env_name(provider: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn commands(target: &str, name: &str, profile: &str, var: &str) -> Vec<String> {
+        commands_for(target, name, profile, var, Part::Whole)
+    }
 
     #[test]
     fn two_part_keys_set_each_half_through_the_pipe() {
