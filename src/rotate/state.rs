@@ -198,12 +198,12 @@ fn check(state: &State, id: &str) -> Result<(), String> {
     if state.record != format!("{id}.md") {
         return Err("its record file name is not the run's own".into());
     }
-    if crate::providers::find(&state.provider).is_none() {
+    let Some(provider) = crate::providers::find(&state.provider) else {
         return Err(format!(
             "unknown provider `{}`",
             crate::sanitize::escape(&state.provider)
         ));
-    }
+    };
     let names = [
         ("key name", Some(&state.key_name)),
         ("profile", Some(&state.profile)),
@@ -215,7 +215,6 @@ fn check(state: &State, id: &str) -> Result<(), String> {
         }
     }
     super::deploy::check_env_name(&state.env_name)?;
-    let provider = crate::providers::find(&state.provider).expect("checked above");
     for (name, value) in &state.params {
         if !provider.params().iter().any(|p| p.name == name) {
             return Err(format!(
