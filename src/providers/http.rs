@@ -111,21 +111,6 @@ fn parse_override(var: &str, value: &str) -> Result<Base, BaseError> {
     })
 }
 
-/// Every `KEYGUARD_*_API_BASE` variable set for one of `provider_ids`, for the warning each
-/// command prints before its first request.
-pub fn overrides<'a>(provider_ids: impl IntoIterator<Item = &'a str>) -> Vec<(String, String)> {
-    provider_ids
-        .into_iter()
-        .filter_map(|id| {
-            let var = override_var(id);
-            std::env::var(&var)
-                .ok()
-                .filter(|v| !v.trim().is_empty())
-                .map(|v| (var, crate::sanitize::escape(v.trim()).into_owned()))
-        })
-        .collect()
-}
-
 /// Why a call produced no answer to read.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum CallError {
@@ -142,8 +127,6 @@ pub enum CallError {
 #[derive(Clone)]
 pub struct Reply {
     pub status: u16,
-    pub location: Option<String>,
-    pub retry_after: Option<String>,
     pub headers: reqwest::header::HeaderMap,
     pub body: Vec<u8>,
 }
@@ -180,11 +163,9 @@ impl Reply {
     /// about the key, so they are `unknown`. `None` leaves the reply to the adapter.
     pub fn inconclusive(&self) -> Option<String> {
         match self.status {
-            429 => Some(match &self.retry_after {
-                Some(after) => format!(
-                    "rate limited (HTTP 429, retry after {})",
-                    crate::sanitize::escape(after)
-                ),
+            // `header` escapes what it returns.
+            429 => Some(match self.header("retry-after") {
+                Some(after) => format!("rate limited (HTTP 429, retry after {after})"),
                 None => "rate limited (HTTP 429)".to_string(),
             }),
             500..=599 => Some(format!("the provider failed (HTTP {})", self.status)),
@@ -283,15 +264,6 @@ impl Http {
 fn read_reply(response: Response, http: &Http) -> Result<Reply, CallError> {
     use std::io::Read;
     let status = response.status().as_u16();
-    let header = |name: reqwest::header::HeaderName| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(|s| s.chars().take(200).collect::<String>())
-    };
-    let location = header(reqwest::header::LOCATION);
-    let retry_after = header(reqwest::header::RETRY_AFTER);
     let headers = response.headers().clone();
     let mut body = Vec::new();
     response
@@ -310,8 +282,6 @@ fn read_reply(response: Response, http: &Http) -> Result<Reply, CallError> {
         })?;
     Ok(Reply {
         status,
-        location,
-        retry_after,
         headers,
         body,
     })
@@ -410,8 +380,6 @@ mod tests {
             .collect();
         let reply = Reply {
             status: 200,
-            location: None,
-            retry_after: None,
             headers: Default::default(),
             body: format!("{{\"api_key\":{{\"value\":\"{secret}\"}}}}").into_bytes(),
         };
@@ -424,8 +392,6 @@ mod tests {
     fn rate_limits_server_errors_and_redirects_are_inconclusive() {
         let reply = |status| Reply {
             status,
-            location: None,
-            retry_after: None,
             headers: Default::default(),
             body: vec![],
         };
