@@ -4,7 +4,7 @@
 //! (`unknown`), never key verdicts. Nothing here logs a request; keys travel only in the headers
 //! an adapter sets.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use reqwest::Method;
@@ -303,9 +303,6 @@ fn install_crypto_provider() {
         let _ = rustls::crypto::ring::default_provider().install_default();
     });
 }
-
-/// Shared so the verify worker threads reuse one connection pool.
-pub type SharedHttp = Arc<Http>;
 
 #[cfg(test)]
 mod tests {
