@@ -208,16 +208,8 @@ pub fn run(args: &RotateArgs, out: &mut dyn Write) -> Result<Outcome> {
     if new.as_ref() == Some(&old) {
         bail!("the new key is the old key: create a different one");
     }
-    let admin = admin(
-        provider,
-        opts.admin_key.as_deref(),
-        &opts.profile,
-        &keychain,
-    )?;
-    let mut session = Session::new(Duration::from_secs(args.timeout));
-    if let Some(w) = session.prepare(provider)? {
-        printer.warn(&w);
-    }
+    let admin = admin(&opts, &keychain)?;
+    let session = session(args, provider, &printer)?;
     let mut state = rotate::new_state(&opts);
     if let NewSource::Env(v) = &new_source {
         state.new_origin = Some(format!("read from the environment variable {v}"));
@@ -293,16 +285,8 @@ fn resume(args: &RotateArgs, id: &str, ask: &mut dyn Ask, printer: &Printer) -> 
     } else {
         None
     };
-    let admin = admin(
-        provider,
-        opts.admin_key.as_deref(),
-        &opts.profile,
-        &keychain,
-    )?;
-    let mut session = Session::new(Duration::from_secs(args.timeout));
-    if let Some(w) = session.prepare(provider)? {
-        printer.warn(&w);
-    }
+    let admin = admin(&opts, &keychain)?;
+    let session = session(args, provider, printer)?;
     printer.info(&format!(
         "resuming the rotation {} ({} key `{}`)",
         state.id,
@@ -415,14 +399,19 @@ fn admin_configured(args: &RotateArgs, provider: &dyn Provider) -> bool {
             .is_some_and(|a| std::env::var_os(a.env).is_some_and(|v| !v.is_empty()))
 }
 
+/// A session with the provider's base override checked (its warning printed) before any request.
+fn session(args: &RotateArgs, provider: &dyn Provider, printer: &Printer) -> Result<Session> {
+    let mut session = Session::new(Duration::from_secs(args.timeout));
+    if let Some(w) = session.prepare(provider)? {
+        printer.warn(&w);
+    }
+    Ok(session)
+}
+
 /// The admin credential: `--admin-key NAME` from the keychain, else the adapter's variable.
-fn admin(
-    p: &dyn Provider,
-    name: Option<&str>,
-    profile: &str,
-    keychain: &Keychain,
-) -> Result<Option<Secret>> {
-    let Some(spec) = p.admin() else {
+fn admin(opts: &Options, keychain: &Keychain) -> Result<Option<Secret>> {
+    let (name, profile) = (opts.admin_key.as_deref(), &opts.profile);
+    let Some(spec) = opts.provider.admin() else {
         return Ok(None);
     };
     let secret = match name {
