@@ -7,5 +7,6 @@
 pub mod config;
 pub mod errors;
 pub mod rewrite;
+pub mod server;
 pub mod store;
 pub mod usage;
