@@ -538,3 +538,107 @@ fn serve_limits_count_streamed_tokens_and_answer_429_with_retry_after() {
     let log = proxy.log();
     assert_no_key(&key, &[first, second, again, r], &log);
 }
+
+/// An upstream that sends the first SSE chunk of an OpenAI stream and then holds the connection
+/// open without another byte, as a slow generation does.
+fn stalling_upstream() -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 8192];
+                let mut seen = Vec::new();
+                // The request head and body are small: wait for the body's closing brace.
+                while !seen.ends_with(b"}") {
+                    let Ok(n) = stream.read(&mut buf) else { return };
+                    if n == 0 {
+                        return;
+                    }
+                    seen.extend_from_slice(&buf[..n]);
+                }
+                let first = OPENAI_SSE.split("\n\n").next().unwrap();
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n{first}\n\n"
+                );
+                let _ = stream.flush();
+                std::thread::sleep(Duration::from_secs(60));
+            });
+        }
+    });
+    url
+}
+
+#[test]
+fn serve_counts_an_abandoned_stream_and_stops_on_sigterm() {
+    use std::io::Read;
+    let key = provider_key(73);
+    let upstream = stalling_upstream();
+    let (dir, token) = setup("tokens_per_day = 100000");
+    let mut proxy = Proxy::start(dir.path(), &upstream, &key);
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    let mut r = client
+        .post(format!("{}/v1/chat/completions", proxy.url))
+        .bearer_auth(&token)
+        .json(&json!({"model": "gpt-4o-mini", "stream": true,
+                      "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // The first chunk arrives while upstream is still generating: passed through, not buffered.
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !String::from_utf8_lossy(&got).contains("\"Hel\"") {
+        let n = r.read(&mut buf).unwrap();
+        assert!(n > 0, "stream ended early");
+        got.extend_from_slice(&buf[..n]);
+    }
+    // The client walks away mid-stream.
+    drop(r);
+    drop(client);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let m = call(
+            reqwest::Method::GET,
+            &format!("{}/metrics", proxy.url),
+            &[],
+            None,
+        );
+        if metric(&m.body, "keyguard_tokens_total") >= 1 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "abandoned stream not counted: {}",
+            m.body
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // SIGTERM: a clean exit.
+    let pid = proxy.child.id().to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let code = loop {
+        if let Some(s) = proxy.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(code.success(), "{code:?}");
+    let log = proxy.log();
+    assert!(log.contains("stopping"), "{log}");
+    assert!(!log.contains(&key), "key in the log");
+}
