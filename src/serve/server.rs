@@ -377,7 +377,8 @@ fn refuse(wire: Wire, kind: ErrorKind, message: &str) -> Response {
     )
 }
 
-/// The client token from `Authorization: Bearer` or `x-api-key`.
+/// The client token from `Authorization: Bearer`, `x-api-key` or `x-goog-api-key`. No client
+/// header is forwarded upstream except `anthropic-version`/`anthropic-beta`, so all are stripped.
 fn client_token(headers: &HeaderMap) -> Option<String> {
     if let Some(v) = headers
         .get(header::AUTHORIZATION)
@@ -388,10 +389,13 @@ fn client_token(headers: &HeaderMap) -> Option<String> {
             return Some(v[7..].trim().to_string());
         }
     }
-    headers
-        .get("x-api-key")
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.trim().to_string())
+    // `x-api-key` is how the anthropic SDK sends it, `x-goog-api-key` the Gemini SDKs.
+    ["x-api-key", "x-goog-api-key"].iter().find_map(|name| {
+        headers
+            .get(*name)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.trim().to_string())
+    })
 }
 
 async fn authenticate(

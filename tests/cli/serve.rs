@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use wiremock::matchers::{body_partial_json, method, path};
+use wiremock::matchers::{body_partial_json, method, path, query_param};
 use wiremock::{Mock, ResponseTemplate};
 
 use crate::support::providers::Server;
@@ -101,6 +101,8 @@ impl Proxy {
             .env("PROXY_ANTHROPIC_KEY", key)
             .env("KEYGUARD_OPENAI_API_BASE", upstream)
             .env("KEYGUARD_ANTHROPIC_API_BASE", upstream)
+            .env("PROXY_GEMINI_KEY", key)
+            .env("KEYGUARD_GEMINI_API_BASE", upstream)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -574,35 +576,42 @@ fn stalling_upstream() -> String {
 
 #[test]
 fn serve_counts_an_abandoned_stream_and_stops_on_sigterm() {
-    use std::io::Read;
+    use std::io::{Read, Write};
     let key = provider_key(73);
     let upstream = stalling_upstream();
     let (dir, token) = setup("tokens_per_day = 100000");
     let mut proxy = Proxy::start(dir.path(), &upstream, &key);
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(20))
-        .build()
+    // A raw socket as the client, so that walking away closes the connection at once (an HTTP
+    // client library may keep it open until the next chunk arrives).
+    let addr = proxy.url.trim_start_matches("http://").to_string();
+    let mut sock = std::net::TcpStream::connect(&addr).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(20)))
         .unwrap();
-    let mut r = client
-        .post(format!("{}/v1/chat/completions", proxy.url))
-        .bearer_auth(&token)
-        .json(&json!({"model": "gpt-4o-mini", "stream": true,
-                      "messages": [{"role": "user", "content": "hi"}]}))
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    let body = json!({"model": "gpt-4o-mini", "stream": true,
+                      "messages": [{"role": "user", "content": "hi"}]})
+    .to_string();
+    write!(
+        sock,
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {token}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
     // The first chunk arrives while upstream is still generating: passed through, not buffered.
     let mut got = Vec::new();
     let mut buf = [0u8; 1024];
     while !String::from_utf8_lossy(&got).contains("\"Hel\"") {
-        let n = r.read(&mut buf).unwrap();
-        assert!(n > 0, "stream ended early");
+        let n = sock.read(&mut buf).unwrap();
+        assert!(
+            n > 0,
+            "stream ended early: {}",
+            String::from_utf8_lossy(&got)
+        );
         got.extend_from_slice(&buf[..n]);
     }
+    assert!(String::from_utf8_lossy(&got).starts_with("HTTP/1.1 200"));
     // The client walks away mid-stream.
-    drop(r);
-    drop(client);
+    sock.shutdown(std::net::Shutdown::Both).unwrap();
+    drop(sock);
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let m = call(
@@ -641,4 +650,106 @@ fn serve_counts_an_abandoned_stream_and_stops_on_sigterm() {
     let log = proxy.log();
     assert!(log.contains("stopping"), "{log}");
     assert!(!log.contains(&key), "key in the log");
+}
+
+#[test]
+fn serve_proxies_gemini_generate_content_plain_and_streamed() {
+    let key = provider_key(74);
+    let upstream = Server::start();
+    let model = "gemini-2.0-flash";
+    upstream.mount(
+        Mock::given(method("POST"))
+            .and(path(format!("/v1beta/models/{model}:streamGenerateContent")))
+            .and(query_param("alt", "sse"))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(
+                concat!(
+                    "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"Hi\"}]}}],\"usageMetadata\":{\"promptTokenCount\":3,\"candidatesTokenCount\":1,\"totalTokenCount\":4}}\r\n\r\n",
+                    "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\" there\"}]}}],\"usageMetadata\":{\"promptTokenCount\":3,\"candidatesTokenCount\":6,\"totalTokenCount\":9}}\r\n\r\n",
+                ),
+                "text/event-stream",
+            )),
+    );
+    upstream.mount(
+        Mock::given(method("POST"))
+            .and(path(format!("/v1beta/models/{model}:generateContent")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "candidates": [{"content": {"parts": [{"text": "Hello from Gemini"}]}}],
+                "usageMetadata": {"promptTokenCount": 2, "candidatesTokenCount": 5, "totalTokenCount": 7}
+            }))),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "keyguard.toml",
+        format!(
+            "[serve]\nstore = \"sqlite:serve.db\"\n\n[[serve.routes]]\nprovider = \"gemini\"\nkey = \"env:PROXY_GEMINI_KEY\"\nmodels = [\"{model}\"]\nmax_tokens = 128\n"
+        ),
+    );
+    let run = run_in(dir.path(), &["token", "issue", "--user", "bob"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let token = run.stdout.trim().to_string();
+    let proxy = Proxy::start(dir.path(), &upstream.uri(), &key);
+    let auth = [("x-goog-api-key", token.as_str())];
+    let body = json!({"contents": [{"parts": [{"text": "hi"}]}],
+                      "generationConfig": {"maxOutputTokens": 5000, "candidateCount": 4}});
+    let plain = post(
+        &format!("{}/v1beta/models/{model}:generateContent", proxy.url),
+        &auth,
+        body.clone(),
+    );
+    assert_eq!(plain.status, 200, "{}", plain.body);
+    assert!(plain.body.contains("Hello from Gemini"), "{}", plain.body);
+    let streamed = post(
+        &format!(
+            "{}/v1beta/models/{model}:streamGenerateContent?alt=sse",
+            proxy.url
+        ),
+        &auth,
+        body,
+    );
+    assert_eq!(streamed.status, 200, "{}", streamed.body);
+    assert!(streamed.body.contains(" there"), "{}", streamed.body);
+    let other = post(
+        &format!("{}/v1beta/models/gemini-2.5-pro:generateContent", proxy.url),
+        &auth,
+        json!({"contents": []}),
+    );
+    assert_eq!(other.status, 400, "{}", other.body);
+    assert_eq!(
+        serde_json::from_str::<Value>(&other.body).unwrap()["error"]["status"],
+        "INVALID_ARGUMENT"
+    );
+
+    let seen = upstream.requests();
+    assert_eq!(seen.len(), 2);
+    for req in &seen {
+        assert_eq!(req.headers["x-goog-api-key"].to_str().unwrap(), key);
+        let sent: Value = serde_json::from_slice(&req.body).unwrap();
+        assert_eq!(sent["generationConfig"]["maxOutputTokens"], 128, "{sent}");
+        assert!(
+            sent["generationConfig"].get("candidateCount").is_none(),
+            "{sent}"
+        );
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let m = loop {
+        let m = call(
+            reqwest::Method::GET,
+            &format!("{}/metrics", proxy.url),
+            &[],
+            None,
+        );
+        if metric(&m.body, "keyguard_tokens_total") >= 16 || Instant::now() > deadline {
+            break m;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(
+        metric(&m.body, "keyguard_tokens_total"),
+        7 + 9,
+        "{}",
+        m.body
+    );
+    let log = proxy.log();
+    assert_no_key(&key, &[plain, streamed, other, m], &log);
 }
