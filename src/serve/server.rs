@@ -48,6 +48,8 @@ const FORWARDED_HEADERS: &[&str] = &[
     "request-id",
 ];
 const ANTHROPIC_VERSION: &str = "2023-06-01";
+/// How long a client may take to send its request body.
+const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 /// In-flight requests get this long after SIGTERM/ctrl-c before the process exits anyway.
 pub const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(10);
 const LATENCY_BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
@@ -510,7 +512,16 @@ async fn proxy_inner(state: &Arc<AppState>, req: Request, started: Instant) -> R
     let (parts, body) = req.into_parts();
     let user = match authenticate(state, &parts.headers, wire).await {
         Ok(u) => u,
-        Err(r) => return r,
+        Err(r) => {
+            let line = Line {
+                user: "-".into(),
+                route: "-",
+                model: "-".into(),
+                started,
+            };
+            line.log(r.status().as_u16(), None);
+            return r;
+        }
     };
     let mut line = Line {
         user,
@@ -535,10 +546,23 @@ async fn proxy_inner(state: &Arc<AppState>, req: Request, started: Instant) -> R
         line.log(413, None);
         return too_large();
     }
-    let Ok(body) = axum::body::to_bytes(body, max as usize).await else {
-        line.log(413, None);
-        return too_large();
-    };
+    // A client that trickles its body holds a connection: it gets BODY_TIMEOUT in all.
+    let body =
+        match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, max as usize)).await {
+            Ok(Ok(body)) => body,
+            Ok(Err(_)) => {
+                line.log(413, None);
+                return too_large();
+            }
+            Err(_) => {
+                line.log(400, None);
+                return refuse(
+                    wire,
+                    ErrorKind::BadRequest,
+                    "the request body arrived too slowly",
+                );
+            }
+        };
     let content_type = parts
         .headers
         .get(header::CONTENT_TYPE)
