@@ -753,3 +753,87 @@ fn serve_proxies_gemini_generate_content_plain_and_streamed() {
     let log = proxy.log();
     assert_no_key(&key, &[plain, streamed, other, m], &log);
 }
+
+/// A private redis-server on a unix socket in `dir`, stopped when dropped.
+struct PrivateRedis(Child);
+
+impl PrivateRedis {
+    fn start(dir: &Path) -> PrivateRedis {
+        let sock = dir.join("redis.sock");
+        let _ = std::fs::remove_file(&sock);
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", "0", "--save", "", "--appendonly", "no"])
+            .arg("--unixsocket")
+            .arg(&sock)
+            .arg("--dir")
+            .arg(dir)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server starts");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !sock.exists() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        PrivateRedis(child)
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn serve_two_instances_share_one_redis_limit_and_fail_closed_without_it() {
+    let found = std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("redis-server").is_file()));
+    if !found && crate::support::skip_missing("redis-server") {
+        return;
+    }
+    let key = provider_key(75);
+    let upstream = mock_upstream(&key);
+    let dir = tempfile::tempdir().unwrap();
+    let redis = PrivateRedis::start(dir.path());
+    let url = format!("redis+unix://{}", dir.path().join("redis.sock").display());
+    write(
+        dir.path(),
+        "keyguard.toml",
+        format!(
+            "[serve]\nstore = \"{url}\"\n\n[[serve.routes]]\nprovider = \"openai\"\nkey = \"env:PROXY_OPENAI_KEY\"\nmodels = [\"gpt-4o-mini\"]\n\n[serve.limits]\nrequests_per_day = 3\n"
+        ),
+    );
+    let run = run_in(dir.path(), &["token", "issue", "--user", "carol"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let token = run.stdout.trim().to_string();
+    let a = Proxy::start(dir.path(), &upstream.uri(), &key);
+    let b = Proxy::start(dir.path(), &upstream.uri(), &key);
+    let bearer = format!("Bearer {token}");
+    let auth = [("authorization", bearer.as_str())];
+    let body = json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]});
+    let chat = |p: &Proxy| format!("{}/v1/chat/completions", p.url);
+    let mut replies = Vec::new();
+    for p in [&a, &b, &a] {
+        let r = post(&chat(p), &auth, body.clone());
+        assert_eq!(r.status, 200, "{}", r.body);
+        replies.push(r);
+    }
+    // The fourth request of the day, on the instance that has seen only one: refused.
+    let r = post(&chat(&b), &auth, body.clone());
+    assert_eq!(r.status, 429, "{}", r.body);
+    assert!(r.headers.get("retry-after").is_some());
+    replies.push(r);
+    assert_eq!(upstream.requests().len(), 3);
+
+    // Redis gone mid-run: 503 in the provider's shape, never "allowed".
+    drop(redis);
+    let r = post(&chat(&a), &auth, body);
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert!(serde_json::from_str::<Value>(&r.body).unwrap()["error"].is_object());
+    replies.push(r);
+    assert_eq!(upstream.requests().len(), 3);
+    let log = format!("{}{}", a.log(), b.log());
+    assert_no_key(&key, &replies, &log);
+}
