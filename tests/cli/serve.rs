@@ -541,9 +541,10 @@ fn serve_limits_count_streamed_tokens_and_answer_429_with_retry_after() {
     assert_no_key(&key, &[first, second, again, r], &log);
 }
 
-/// An upstream that sends the first SSE chunk of an OpenAI stream and then holds the connection
-/// open without another byte, as a slow generation does.
-fn stalling_upstream() -> String {
+/// An upstream that sends an OpenAI stream slowly: one content chunk at once, then one every
+/// 100 ms for a minute. (The proxy notices a client that went away when it next writes to it; an
+/// upstream that stalls completely is noticed at its read timeout.)
+fn slow_upstream() -> String {
     use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -562,12 +563,26 @@ fn stalling_upstream() -> String {
                     seen.extend_from_slice(&buf[..n]);
                 }
                 let first = OPENAI_SSE.split("\n\n").next().unwrap();
-                let _ = write!(
-                    stream,
+                // One write per event: `write!` would send the pieces of its format separately,
+                // and an event cut before its blank line is not yet an event for the meter.
+                let head = format!(
                     "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n{first}\n\n"
                 );
+                let _ = stream.write_all(head.as_bytes());
                 let _ = stream.flush();
-                std::thread::sleep(Duration::from_secs(60));
+                // Then a token every 100 ms, as a long generation does, until the proxy hangs up.
+                let next = OPENAI_SSE.split("\n\n").nth(1).unwrap();
+                for _ in 0..600 {
+                    std::thread::sleep(Duration::from_millis(100));
+                    let event = format!("{next}\n\n");
+                    if stream
+                        .write_all(event.as_bytes())
+                        .and_then(|_| stream.flush())
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
             });
         }
     });
@@ -578,7 +593,7 @@ fn stalling_upstream() -> String {
 fn serve_counts_an_abandoned_stream_and_stops_on_sigterm() {
     use std::io::{Read, Write};
     let key = provider_key(73);
-    let upstream = stalling_upstream();
+    let upstream = slow_upstream();
     let (dir, token) = setup("tokens_per_day = 100000");
     let mut proxy = Proxy::start(dir.path(), &upstream, &key);
     // A raw socket as the client, so that walking away closes the connection at once (an HTTP
