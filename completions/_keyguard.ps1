@@ -33,6 +33,7 @@ Register-ArgumentCompleter -Native -CommandName 'keyguard' -ScriptBlock {
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run a command with keys from the keychain in its environment')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check whether keys are live, by asking their providers (read-only, free calls)')
             [CompletionResult]::new('rotate', 'rotate', [CompletionResultType]::ParameterValue, 'After a leak: replace a key, revoke the old one, prove it dead, and keep a record')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the backend proxy: clients call it with a keyguard token, it adds the provider key')
             [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Issue, list and revoke the client tokens of `keyguard serve` (the proxy''s users)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to standard output')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -374,6 +375,16 @@ Register-ArgumentCompleter -Native -CommandName 'keyguard' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'keyguard;serve' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Read this configuration file instead of ./keyguard.toml')
+            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address to listen on [default: [serve] listen, else 127.0.0.1:8787]. Anything but loopback belongs behind TLS (a reverse proxy)')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Store URL: memory, sqlite:PATH or redis://HOST:PORT/DB [default: [serve] store, else sqlite:.keyguard/serve.db]')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'keyguard;token' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -449,6 +460,7 @@ Register-ArgumentCompleter -Native -CommandName 'keyguard' -ScriptBlock {
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run a command with keys from the keychain in its environment')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check whether keys are live, by asking their providers (read-only, free calls)')
             [CompletionResult]::new('rotate', 'rotate', [CompletionResultType]::ParameterValue, 'After a leak: replace a key, revoke the old one, prove it dead, and keep a record')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the backend proxy: clients call it with a keyguard token, it adds the provider key')
             [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Issue, list and revoke the client tokens of `keyguard serve` (the proxy''s users)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to standard output')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -516,6 +528,9 @@ Register-ArgumentCompleter -Native -CommandName 'keyguard' -ScriptBlock {
             break
         }
         'keyguard;help;rotate' {
+            break
+        }
+        'keyguard;help;serve' {
             break
         }
         'keyguard;help;token' {

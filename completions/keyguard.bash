@@ -43,6 +43,9 @@ _keyguard() {
             keyguard,scan)
                 cmd="keyguard__subcmd__scan"
                 ;;
+            keyguard,serve)
+                cmd="keyguard__subcmd__serve"
+                ;;
             keyguard,token)
                 cmd="keyguard__subcmd__token"
                 ;;
@@ -75,6 +78,9 @@ _keyguard() {
                 ;;
             keyguard__subcmd__help,scan)
                 cmd="keyguard__subcmd__help__subcmd__scan"
+                ;;
+            keyguard__subcmd__help,serve)
+                cmd="keyguard__subcmd__help__subcmd__serve"
                 ;;
             keyguard__subcmd__help,token)
                 cmd="keyguard__subcmd__help__subcmd__token"
@@ -230,7 +236,7 @@ _keyguard() {
 
     case "${cmd}" in
         keyguard)
-            opts="-h -V --help --version scan init hook rules key run verify rotate token completions help"
+            opts="-h -V --help --version scan init hook rules key run verify rotate serve token completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -258,7 +264,7 @@ _keyguard() {
             return 0
             ;;
         keyguard__subcmd__help)
-            opts="scan init hook rules key run verify rotate token completions help"
+            opts="scan init hook rules key run verify rotate serve token completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -526,6 +532,20 @@ _keyguard() {
         keyguard__subcmd__help__subcmd__scan__subcmd__staged)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        keyguard__subcmd__help__subcmd__serve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1371,6 +1391,32 @@ _keyguard() {
                     return 0
                     ;;
                 -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        keyguard__subcmd__serve)
+            opts="-h -V --config --listen --store --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

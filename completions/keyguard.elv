@@ -30,6 +30,7 @@ set edit:completion:arg-completer[keyguard] = {|@words|
             cand run 'Run a command with keys from the keychain in its environment'
             cand verify 'Check whether keys are live, by asking their providers (read-only, free calls)'
             cand rotate 'After a leak: replace a key, revoke the old one, prove it dead, and keep a record'
+            cand serve 'Run the backend proxy: clients call it with a keyguard token, it adds the provider key'
             cand token 'Issue, list and revoke the client tokens of `keyguard serve` (the proxy''s users)'
             cand completions 'Print a shell completion script to standard output'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -336,6 +337,15 @@ set edit:completion:arg-completer[keyguard] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'keyguard;serve'= {
+            cand --config 'Read this configuration file instead of ./keyguard.toml'
+            cand --listen 'Address to listen on [default: [serve] listen, else 127.0.0.1:8787]. Anything but loopback belongs behind TLS (a reverse proxy)'
+            cand --store 'Store URL: memory, sqlite:PATH or redis://HOST:PORT/DB [default: [serve] store, else sqlite:.keyguard/serve.db]'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'keyguard;token'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -401,6 +411,7 @@ set edit:completion:arg-completer[keyguard] = {|@words|
             cand run 'Run a command with keys from the keychain in its environment'
             cand verify 'Check whether keys are live, by asking their providers (read-only, free calls)'
             cand rotate 'After a leak: replace a key, revoke the old one, prove it dead, and keep a record'
+            cand serve 'Run the backend proxy: clients call it with a keyguard token, it adds the provider key'
             cand token 'Issue, list and revoke the client tokens of `keyguard serve` (the proxy''s users)'
             cand completions 'Print a shell completion script to standard output'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -450,6 +461,8 @@ set edit:completion:arg-completer[keyguard] = {|@words|
         &'keyguard;help;verify'= {
         }
         &'keyguard;help;rotate'= {
+        }
+        &'keyguard;help;serve'= {
         }
         &'keyguard;help;token'= {
             cand issue 'Create a token for a user and print it once, alone on standard output'

@@ -77,6 +77,9 @@ pub enum Command {
     /// After a leak: replace a key, revoke the old one, prove it dead, and keep a record
     #[command(after_help = ROTATE_EXAMPLES)]
     Rotate(RotateArgs),
+    /// Run the backend proxy: clients call it with a keyguard token, it adds the provider key
+    #[command(after_help = SERVE_EXAMPLES)]
+    Serve(ServeArgs),
     /// Issue, list and revoke the client tokens of `keyguard serve` (the proxy's users)
     #[command(subcommand)]
     Token(TokenCommand),
@@ -678,6 +681,36 @@ Examples:
 The store is [serve] store in keyguard.toml (default sqlite:.keyguard/serve.db), or --store.
 Only a hash of each token is stored: a lost token cannot be shown again; revoke it and issue
 another.";
+
+const SERVE_EXAMPLES: &str = "\
+Examples:
+  keyguard serve                                  [serve] of ./keyguard.toml, 127.0.0.1:8787
+  keyguard serve --listen 127.0.0.1:9000 --store memory
+
+Clients use their OpenAI/Anthropic SDK with base_url pointing here and a token from
+`keyguard token issue --user NAME` as the API key. SIGHUP re-reads the provider keys.";
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Read this configuration file instead of ./keyguard.toml
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Address to listen on [default: [serve] listen, else 127.0.0.1:8787]. Anything but
+    /// loopback belongs behind TLS (a reverse proxy)
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
+
+    /// Store URL: memory, sqlite:PATH or redis://HOST:PORT/DB [default: [serve] store, else
+    /// sqlite:.keyguard/serve.db]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "KEYGUARD_STORE",
+        hide_env_values = true
+    )]
+    pub store: Option<String>,
+}
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {

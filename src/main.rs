@@ -20,6 +20,7 @@ fn main() -> ExitCode {
         Command::Run(args) => cmd::run::run(&args),
         Command::Verify(args) => cmd::verify::run(&args, &mut out),
         Command::Rotate(args) => cmd::rotate::run(&args, &mut out),
+        Command::Serve(args) => cmd::serve::run(&args),
         Command::Token(cmd) => cmd::token::run(&cmd, &mut out),
         Command::Completions { shell } => cmd::completions::run(shell, &mut out),
     };

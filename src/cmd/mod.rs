@@ -12,6 +12,7 @@ pub mod scan;
 pub mod scan_bundle;
 pub mod scan_git;
 pub mod scan_staged;
+pub mod serve;
 pub mod token;
 pub mod verify;
 

@@ -297,7 +297,7 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// rustls needs one process-wide crypto provider; ring builds without cmake or a C++ toolchain.
-fn install_crypto_provider() {
+pub(crate) fn install_crypto_provider() {
     static DONE: OnceLock<()> = OnceLock::new();
     DONE.get_or_init(|| {
         let _ = rustls::crypto::ring::default_provider().install_default();

@@ -13,6 +13,7 @@ mod keychain;
 mod reports;
 mod rotate;
 mod scan;
+mod serve;
 mod staged;
 mod support;
 mod token;
