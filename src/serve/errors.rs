@@ -127,7 +127,10 @@ pub fn error_body(wire: Wire, kind: ErrorKind, message: &str) -> Vec<u8> {
 /// A JSON body keeps the provider's own shape (the SDKs read it), with every copy of the key,
 /// and any run quoting 8 or more of its characters, replaced by `<key>` (`providers::scrub`).
 /// A non-JSON body (an HTML page from a load balancer) is not passed on: a body in `wire`'s
-/// shape says what happened. 401 and 403 mean the upstream refused the proxy's own key: the
+/// shape says what happened. The operator's account ids that providers quote in error messages
+/// (OpenAI's 429 says "... in organization org-… on tokens per min"; Google's error details name
+/// `projects/NUMBER`) are replaced too: they identify the operator's account, not the client's.
+/// 401 and 403 mean the upstream refused the proxy's own key: the
 /// client's token is fine and retrying with another is pointless, so they become 502 with a
 /// message of ours (the provider's message may quote part of the key).
 pub fn upstream_error(wire: Wire, status: u16, body: &[u8], key: &Secret) -> (u16, Vec<u8>) {
@@ -143,7 +146,7 @@ pub fn upstream_error(wire: Wire, status: u16, body: &[u8], key: &Secret) -> (u1
     }
     let text = String::from_utf8_lossy(body);
     if serde_json::from_str::<Value>(&text).is_ok_and(|v| v.is_object()) {
-        let scrubbed = crate::providers::scrub(&text, key);
+        let scrubbed = scrub_account_ids(&crate::providers::scrub(&text, key));
         // `<key>` contains no quote or backslash, so the scrubbed text stays JSON; checked anyway.
         if serde_json::from_str::<Value>(&scrubbed).is_ok() {
             return (status, scrubbed.into_bytes());
@@ -158,6 +161,16 @@ pub fn upstream_error(wire: Wire, status: u16, body: &[u8], key: &Secret) -> (u1
             &format!("the upstream provider answered HTTP {status}"),
         ),
     )
+}
+
+/// `text` with provider account ids (`org-…`, `proj_…`, `projects/NUMBER`) replaced by
+/// `<account>`. The replacement has no quote or backslash, so JSON stays JSON.
+fn scrub_account_ids(text: &str) -> String {
+    static IDS: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"\b(?:org-[A-Za-z0-9]{6,}|proj_[A-Za-z0-9]{6,}|projects/[0-9]{3,})")
+            .expect("a valid pattern")
+    });
+    IDS.replace_all(text, "<account>").into_owned()
 }
 
 #[cfg(test)]
@@ -247,6 +260,38 @@ mod tests {
         let v: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["error"]["type"], "invalid_request_error");
         assert!(v["error"]["message"].as_str().unwrap().contains("<key>"));
+    }
+
+    #[test]
+    fn upstream_error_does_not_name_the_operators_account() {
+        let key = fake_key();
+        // Made at run time: OpenAI org/project ids are `org-`/`proj_` + 24 letters and digits.
+        let id: String = (0..24u32)
+            .map(|i| b"aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789"[((i * 11 + 5) % 36) as usize] as char)
+            .collect();
+        let (org, proj, gcp) = (
+            format!("org-{id}"),
+            format!("proj_{id}"),
+            "projects/8".to_string() + &"31".repeat(5),
+        );
+        let body = json!({"error": {
+            "message": format!("Rate limit reached for gpt-4o-mini in organization {org} (project {proj}) on tokens per min"),
+            "type": "tokens", "code": "rate_limit_exceeded",
+            "details": [{"metadata": {"consumer": gcp}}]}});
+        let (status, out) = upstream_error(Wire::OpenAi, 429, body.to_string().as_bytes(), &key);
+        assert_eq!(status, 429);
+        let text = String::from_utf8(out).unwrap();
+        for leaked in [&org, &proj, &gcp, &id] {
+            assert!(!text.contains(leaked.as_str()), "{leaked} in {text}");
+        }
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["error"]["code"], "rate_limit_exceeded");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("gpt-4o-mini")
+        );
     }
 
     #[test]
