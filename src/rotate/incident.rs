@@ -82,62 +82,16 @@ pub fn write(record_dir: &Path, state: &State, provider_name: &str) -> anyhow::R
             crate::sanitize::path(record_dir)
         )
     })?;
-    keep_out_of_git(record_dir);
+    crate::repo::keep_local_state_out_of_git(record_dir);
     let p = path(record_dir, state);
     super::write_private(&p, render(state, provider_name).as_bytes())?;
     Ok(p)
-}
-
-/// The default record directory, `.keyguard/incidents`, sits inside the repository: a
-/// `.keyguard/.gitignore` of `*` keeps records and state out of commits (they hold no key, but
-/// hashes and redacted forms are nobody else's business). Written only when absent, never
-/// through a link (`create_new` does not follow one); a failure only costs the convenience.
-fn keep_out_of_git(record_dir: &Path) {
-    let Some(dot) = record_dir
-        .ancestors()
-        .find(|a| a.file_name().is_some_and(|n| n == ".keyguard"))
-    else {
-        return;
-    };
-    let ignore = dot.join(".gitignore");
-    if let Ok(mut f) = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&ignore)
-    {
-        use std::io::Write;
-        let _ = f.write_all(
-            b"# keyguard's incident records and rotation state: local, never committed\n*\n",
-        );
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::state::{KeyFacts, State};
     use super::*;
-
-    #[test]
-    fn the_default_record_dir_is_kept_out_of_git() {
-        let tmp = tempfile::tempdir().unwrap();
-        let records = tmp.path().join(".keyguard/incidents");
-        std::fs::create_dir_all(&records).unwrap();
-        keep_out_of_git(&records);
-        let text = std::fs::read_to_string(tmp.path().join(".keyguard/.gitignore")).unwrap();
-        assert!(text.lines().any(|l| l == "*"), "{text}");
-        // A user's own file is left alone.
-        std::fs::write(tmp.path().join(".keyguard/.gitignore"), "mine\n").unwrap();
-        keep_out_of_git(&records);
-        assert_eq!(
-            std::fs::read_to_string(tmp.path().join(".keyguard/.gitignore")).unwrap(),
-            "mine\n"
-        );
-        // Elsewhere, nothing is written.
-        let other = tmp.path().join("records");
-        std::fs::create_dir_all(&other).unwrap();
-        keep_out_of_git(&other);
-        assert!(!other.join(".gitignore").exists());
-    }
 
     #[test]
     fn the_record_holds_no_terminal_controls() {

@@ -76,25 +76,9 @@ impl SqliteStore {
 fn prepare_file(path: &Path) -> std::io::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         if !dir.exists() {
-            let mut b = std::fs::DirBuilder::new();
-            b.recursive(true);
-            #[cfg(unix)]
-            std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-            b.create(dir)?;
+            crate::keychain::create_private_dir(dir)?;
         }
-        // `.keyguard/` holds local state; keep it out of commits as `keyguard rotate` does.
-        if dir.file_name().is_some_and(|n| n == ".keyguard") {
-            let _ = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(dir.join(".gitignore"))
-                .and_then(|mut f| {
-                    std::io::Write::write_all(
-                        &mut f,
-                        b"# keyguard's local state: never committed\n*\n",
-                    )
-                });
-        }
+        crate::repo::keep_local_state_out_of_git(dir);
     }
     let mut o = std::fs::OpenOptions::new();
     o.write(true).create(true).truncate(false);
