@@ -144,9 +144,30 @@ pub fn parse_env_file(text: &str, origin: &str) -> Result<Vec<EnvLine>, RunError
     Ok(out)
 }
 
+/// Checks `var` is a plain environment variable name (`[A-Za-z_][A-Za-z0-9_]*`, at most 128).
+/// `rotate` pastes it unquoted into the commands the user is told to run, and it can come from a
+/// repository's keyguard.toml or a state file there: anything else could make those commands run
+/// code. `serve` takes the same names in `env:VAR` key references.
+pub fn check_env_name(var: &str) -> Result<(), String> {
+    let mut bytes = var.bytes();
+    let ok = var.len() <= 128
+        && bytes
+            .next()
+            .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{}` is not an environment variable name (letters, digits and _, not starting with a digit)",
+            crate::sanitize::escape(var)
+        ))
+    }
+}
+
 /// Whether `name` can be a key's name: a valid name that is not itself a key (a value written
 /// where the name belongs must not reach a message or a store lookup).
-fn is_key_name(name: &str) -> bool {
+pub(crate) fn is_key_name(name: &str) -> bool {
     check_name("key name", name).is_ok() && crate::keychain::identify(name.as_bytes()).is_none()
 }
 

@@ -57,25 +57,7 @@ pub fn parse_targets(list: &[String]) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
-/// Checks `var` is a plain environment variable name (`[A-Za-z_][A-Za-z0-9_]*`). It is pasted
-/// unquoted into the commands the user is told to run, and it can come from a repository's
-/// keyguard.toml or a state file there: anything else could make those commands run code.
-pub fn check_env_name(var: &str) -> Result<(), String> {
-    let mut bytes = var.bytes();
-    let ok = var.len() <= 128
-        && bytes
-            .next()
-            .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
-        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_');
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "`{}` is not an environment variable name (letters, digits and _, not starting with a digit)",
-            crate::sanitize::escape(var)
-        ))
-    }
-}
+pub use crate::run::check_env_name;
 
 /// Which part of a stored key a command sets: all of it, or one half of a two-part key stored as
 /// `ID:SECRET` (AWS, Twilio), which apps read from two variables.

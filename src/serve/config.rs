@@ -407,9 +407,7 @@ fn parse_key_source(value: &str, provider: ProviderKind) -> Result<KeySource, St
     );
     let value = value.trim();
     if let Some(name) = value.strip_prefix("keychain:") {
-        if crate::keychain::check_name("key name", name).is_err()
-            || crate::keychain::identify(name.as_bytes()).is_some()
-        {
+        if !crate::run::is_key_name(name) {
             return Err(
                 "`keychain:` must be followed by a key name (letters, digits, `-`, `_` and `.`, at most 64 characters), not a key".to_string(),
             );
@@ -417,12 +415,7 @@ fn parse_key_source(value: &str, provider: ProviderKind) -> Result<KeySource, St
         return Ok(KeySource::Keychain(name.to_string()));
     }
     if let Some(var) = value.strip_prefix("env:") {
-        let ok = var
-            .bytes()
-            .next()
-            .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
-            && var.len() <= 128
-            && var.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        let ok = crate::run::check_env_name(var).is_ok()
             && crate::keychain::identify(var.as_bytes()).is_none();
         if !ok {
             return Err(
