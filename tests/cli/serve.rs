@@ -3,10 +3,8 @@
 //! `keyguard token issue` on the same SQLite store. Every response and the server's log are
 //! checked for the provider key: it must never leave the server except toward the upstream.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -14,7 +12,8 @@ use wiremock::matchers::{body_partial_json, method, path, query_param};
 use wiremock::{Mock, ResponseTemplate};
 
 use crate::support::providers::Server;
-use crate::support::{Fakes, keyguard, run_in, write};
+use crate::support::proxy::{Proxy, metric, provider_key};
+use crate::support::{Fakes, run_in, write};
 
 const OPENAI_SSE: &str = concat!(
     "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"}}],\"usage\":null}\n\n",
@@ -29,11 +28,6 @@ const ANTHROPIC_SSE: &str = concat!(
     "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":13}}\n\n",
     "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
 );
-
-/// A fake provider key matching no known format (a route refuses another provider's format).
-fn provider_key(seed: u64) -> String {
-    format!("pk-test-{}", Fakes::new(seed).alnum(40))
-}
 
 fn mock_upstream(key: &str) -> Server {
     let server = Server::start();
@@ -84,60 +78,6 @@ fn mock_upstream(key: &str) -> Server {
             }))),
     );
     server
-}
-
-struct Proxy {
-    child: Child,
-    url: String,
-    log: Arc<Mutex<String>>,
-}
-
-impl Proxy {
-    fn start(dir: &Path, upstream: &str, key: &str) -> Proxy {
-        let mut child = keyguard()
-            .current_dir(dir)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env("PROXY_OPENAI_KEY", key)
-            .env("PROXY_ANTHROPIC_KEY", key)
-            .env("KEYGUARD_OPENAI_API_BASE", upstream)
-            .env("KEYGUARD_ANTHROPIC_API_BASE", upstream)
-            .env("PROXY_GEMINI_KEY", key)
-            .env("KEYGUARD_GEMINI_API_BASE", upstream)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let stderr = child.stderr.take().unwrap();
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if let Some(url) = line.strip_prefix("keyguard serve: listening on ") {
-                    let _ = tx.send(url.to_string());
-                }
-                let mut l = sink.lock().unwrap();
-                l.push_str(&line);
-                l.push('\n');
-            }
-        });
-        let url = rx
-            .recv_timeout(Duration::from_secs(20))
-            .unwrap_or_else(|_| panic!("serve did not start: {}", log.lock().unwrap()));
-        Proxy { child, url, log }
-    }
-
-    fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn setup(limits: &str) -> (tempfile::TempDir, String) {
@@ -227,12 +167,6 @@ fn assert_no_key(key: &str, replies: &[Reply], log: &str) {
     }
     assert!(!log.contains(key), "key in the log");
     assert!(!log.contains(&key[8..20]), "part of the key in the log");
-}
-
-fn metric(text: &str, name: &str) -> u64 {
-    text.lines()
-        .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
-        .unwrap_or_else(|| panic!("{name} not in {text}"))
 }
 
 #[test]

@@ -5,6 +5,7 @@ pub mod fake_providers;
 pub mod git;
 pub mod keystore;
 pub mod providers;
+pub mod proxy;
 
 use std::path::PathBuf;
 
