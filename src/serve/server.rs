@@ -340,10 +340,14 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
         .into_response()
 }
 
-/// `GET /v1/models`: the allowed models, in OpenAI's list shape (Anthropic's SDK reads `data`
-/// and `id` too). Needs a valid token like every other API call.
+/// `GET /v1/models`: the allowed models, one list both SDKs read: OpenAI's `Model` fields (`id`,
+/// `object`, `created`, `owned_by`) and Anthropic's `ModelInfo` ones (`type`, `display_name`,
+/// `created_at`: the epoch when the date is unknown, as the SDK's `ModelInfo` docs allow), with
+/// Anthropic's page fields (`has_more: false` ends the SDK's paging). Needs a valid token like
+/// every other API call; the anthropic SDK sends `anthropic-version` on every request (and
+/// since 2.x its key as `Authorization: Bearer`), so that header picks its error shape.
 async fn models(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let wire = if headers.contains_key("x-api-key") {
+    let wire = if headers.contains_key("x-api-key") || headers.contains_key("anthropic-version") {
         Wire::Anthropic
     } else {
         Wire::OpenAi
@@ -357,14 +361,20 @@ async fn models(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Respo
         .iter()
         .flat_map(|r| {
             r.models.iter().map(move |m| {
-                serde_json::json!({"id": m, "object": "model", "type": "model", "owned_by": r.provider.id()})
+                serde_json::json!({"id": m, "object": "model", "created": 0, "owned_by": r.provider.id(),
+                                   "type": "model", "display_name": m, "created_at": "1970-01-01T00:00:00Z"})
             })
         })
-        .collect();
+        .collect::<Vec<_>>();
+    let page = serde_json::json!({
+        "object": "list", "has_more": false,
+        "first_id": data.first().map(|m| m["id"].clone()),
+        "last_id": data.last().map(|m| m["id"].clone()),
+        "data": data,
+    });
     json_response(
         StatusCode::OK,
-        serde_json::to_vec(&serde_json::json!({"object": "list", "data": data}))
-            .unwrap_or_default(),
+        serde_json::to_vec(&page).unwrap_or_default(),
     )
 }
 
