@@ -722,6 +722,15 @@ async fn proxy_inner(state: &Arc<AppState>, req: Request, started: Instant) -> R
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
+        // The upstream refused the operator's key (now a 502): the openai and anthropic SDKs
+        // retry 5xx twice by default, each retry another refused upstream call; both obey
+        // `x-should-retry: false` (their `_base_client.py`, `_should_retry`).
+        if matches!(status.as_u16(), 401 | 403) {
+            headers.insert(
+                HeaderName::from_static("x-should-retry"),
+                HeaderValue::from_static("false"),
+            );
+        }
         let mut r = (
             StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_GATEWAY),
             body,

@@ -9,8 +9,8 @@ Everything secret or variable comes from the environment (never argv):
                           a second proxy, in front of an upstream that streams slowly
 Each scenario prints one JSON line, {"scenario": NAME, ...what the SDK gave}, or
 {"scenario": NAME, "unexpected": "..."} when the SDK did something else; the Rust test judges
-them. The clients get only base_url and api_key (plus max_retries=0 where a retry would only
-repeat the same refusal).
+them. The clients get only base_url and api_key (plus max_retries=0 where the test wants the
+first refusal's response, not the SDK's retries).
 """
 
 import json
@@ -95,8 +95,11 @@ def run_openai():
                      openai.AuthenticationError)
 
     def upstream(status):
+        # The default client for 401 (the proxy says not to retry), no retries for 500.
+        c = client if status == 401 else once
+
         def run(name):
-            expect_error(name, lambda: once.chat.completions.create(
+            expect_error(name, lambda: c.chat.completions.create(
                 model="gpt-4o-mini", messages=msgs("upstream-%d" % status)), openai.APIStatusError)
         return run
 
@@ -169,8 +172,11 @@ def run_anthropic():
                      anthropic.AuthenticationError)
 
     def upstream(status):
+        # The default client for 401 (the proxy says not to retry), no retries for 500.
+        c = client if status == 401 else once
+
         def run(name):
-            expect_error(name, lambda: once.messages.create(
+            expect_error(name, lambda: c.messages.create(
                 model=model, max_tokens=50, messages=msgs("upstream-%d" % status)), anthropic.APIStatusError)
         return run
 
