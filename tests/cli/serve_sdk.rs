@@ -16,9 +16,9 @@
 //! - Exceptions by status: 400 `BadRequestError`, 401 `AuthenticationError`, 429
 //!   `RateLimitError`, any 5xx `InternalServerError` (openai `_client.py` `_make_status_error`;
 //!   anthropic `_error_classes.py` `ERROR_CLASSES`, 503 and 529 being subclasses of it).
-//!   Both retry 408, 409, 429 and 5xx by default honouring `retry-after`
-//!   (`_base_client.py` `_should_retry`), hence `max_retries=0` where the test wants the first
-//!   refusal's response.
+//!   Both retry 408, 409, 429 and 5xx twice by default honouring `retry-after`, unless the
+//!   response says `x-should-retry: false` (`_base_client.py` `_should_retry`), hence
+//!   `max_retries=0` where the test wants the first refusal's response.
 //! - Streaming: openai's `Stream` ends at `data: [DONE]` (`openai/_streaming.py`); anthropic's
 //!   skips events without an `event:` name and `ping`, raises on `event: error`, and ends when
 //!   the body does; its `messages.stream()` helper needs `content_block_start` before a block's
