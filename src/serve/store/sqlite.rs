@@ -5,6 +5,9 @@
 //! two checks can never both read the same count (a plain `BEGIN` would let both read, then one
 //! fail or both write). `busy_timeout` makes a waiting check queue instead of failing.
 //!
+//! The sliding minute of `requests_per_minute` is the table `minute_log` (one row per request of
+//! the last minute, only when that limit is set), trimmed in the same transaction.
+//!
 //! The file is created 0600, its missing directories 0700: it lists who may use the proxy.
 //! SQLite gives the `-wal` and `-shm` files the database file's permissions.
 
@@ -15,7 +18,10 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::{Counts, Decision, Limits, Store, TokenHash, TokenRecord, decide, now, would_deny};
+use super::{
+    Counts, Decision, Limits, MINUTE_MS, Store, TokenHash, TokenRecord, decide, minute_reset,
+    now_ms, settled, would_deny,
+};
 
 pub struct SqliteStore {
     // rusqlite's Connection is Send but not Sync; one connection per store, used in turn.
@@ -40,6 +46,11 @@ CREATE TABLE IF NOT EXISTS usage (
     day_requests    INTEGER NOT NULL,
     day_tokens      INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS minute_log (
+    user TEXT NOT NULL,
+    at   INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS minute_log_user_at ON minute_log (user, at);
 ";
 
 impl SqliteStore {
@@ -97,30 +108,41 @@ fn record(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRecord> {
     })
 }
 
-/// The user's counts in the windows containing `now` (stale windows read as zero).
+/// The user's day counts for the day containing `now` (a stale day reads as zero).
 fn counts(tx: &Connection, user: &str, now: i64) -> rusqlite::Result<Counts> {
-    let row: Option<(i64, i64, i64, i64, i64)> = tx
+    let row: Option<(i64, i64, i64)> = tx
         .query_row(
-            "SELECT minute, minute_requests, day, day_requests, day_tokens FROM usage WHERE user = ?1",
+            "SELECT day, day_requests, day_tokens FROM usage WHERE user = ?1",
             [user],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?;
-    let (minute, day) = (now.div_euclid(60), now.div_euclid(86_400));
     let mut c = Counts::default();
-    if let Some((m, mr, d, dr, dt)) = row {
-        if m == minute {
-            c.minute = mr as u64;
-        }
-        if d == day {
-            c.day_requests = dr as u64;
-            c.day_tokens = dt as u64;
-        }
+    if let Some((d, dr, dt)) = row
+        && d == now.div_euclid(86_400)
+    {
+        c.day_requests = dr as u64;
+        c.day_tokens = dt as u64;
     }
     Ok(c)
 }
 
+/// Trims the user's sliding minute at `now_ms` and reads it into `c`.
+fn minute(tx: &Connection, user: &str, now_ms: i64, c: &mut Counts) -> rusqlite::Result<()> {
+    // Cached statements: these run on every request of a user with a per-minute limit.
+    tx.prepare_cached("DELETE FROM minute_log WHERE user = ?1 AND at <= ?2")?
+        .execute(params![user, now_ms - MINUTE_MS])?;
+    let (n, oldest): (i64, Option<i64>) = tx
+        .prepare_cached("SELECT COUNT(*), MIN(at) FROM minute_log WHERE user = ?1")?
+        .query_row([user], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    c.minute = n as u64;
+    c.minute_reset = minute_reset(oldest, now_ms);
+    Ok(())
+}
+
 fn save(tx: &Connection, user: &str, c: Counts, now: i64) -> rusqlite::Result<()> {
+    // `minute` and `minute_requests` are no longer read (the sliding minute is `minute_log`);
+    // they are kept so that a store file made by an older keyguard still opens.
     tx.execute(
         "INSERT INTO usage (user, minute, minute_requests, day, day_requests, day_tokens)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -136,6 +158,65 @@ fn save(tx: &Connection, user: &str, c: Counts, now: i64) -> rusqlite::Result<()
         ],
     )?;
     Ok(())
+}
+
+impl SqliteStore {
+    /// `check_request` with the clock given (tests move it); it is read inside the write lock,
+    /// so checks are ordered as their times are.
+    pub(crate) fn check_at(
+        &self,
+        user: &str,
+        limits: &Limits,
+        reserve: u64,
+        clock: impl Fn() -> i64,
+    ) -> Result<Decision> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let now_ms = clock();
+        let now = now_ms.div_euclid(1000);
+        let mut c = counts(&tx, user, now)?;
+        let per_minute = limits.requests_per_minute.is_some();
+        if per_minute {
+            minute(&tx, user, now_ms, &mut c)?;
+        }
+        let retry = would_deny(limits, c, reserve, now);
+        if retry == 0 {
+            if per_minute {
+                tx.prepare_cached("INSERT INTO minute_log (user, at) VALUES (?1, ?2)")?
+                    .execute(params![user, now_ms])?;
+                c.minute += 1;
+                if c.minute_reset == 0 {
+                    c.minute_reset = minute_reset(Some(now_ms), now_ms);
+                }
+            }
+            c.day_requests += 1;
+            c.day_tokens = c.day_tokens.saturating_add(reserve);
+            save(&tx, user, c, now)?;
+        }
+        tx.commit()?;
+        Ok(decide(limits, c, retry, now))
+    }
+
+    pub(crate) fn settle_at(
+        &self,
+        user: &str,
+        day: i64,
+        reserved: u64,
+        used: u64,
+        clock: impl Fn() -> i64,
+    ) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let now = clock().div_euclid(1000);
+        let mut c = counts(&tx, user, now)?;
+        let before = c.day_tokens;
+        c.day_tokens = settled(c.day_tokens, day, now.div_euclid(86_400), reserved, used);
+        if c.day_tokens != before {
+            save(&tx, user, c, now)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
 }
 
 impl Store for SqliteStore {
@@ -175,30 +256,11 @@ impl Store for SqliteStore {
         Ok(n > 0)
     }
 
-    fn check_request(&self, user: &str, limits: &Limits) -> Result<Decision> {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        // The clock is read inside the write lock, so checks are ordered as their times are.
-        let now = now();
-        let mut c = counts(&tx, user, now)?;
-        let retry = would_deny(limits, c, now);
-        if retry == 0 {
-            c.minute += 1;
-            c.day_requests += 1;
-            save(&tx, user, c, now)?;
-        }
-        tx.commit()?;
-        Ok(decide(limits, c, retry, now))
+    fn check_request(&self, user: &str, limits: &Limits, reserve: u64) -> Result<Decision> {
+        self.check_at(user, limits, reserve, now_ms)
     }
 
-    fn add_tokens(&self, user: &str, n: u64) -> Result<()> {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let now = now();
-        let mut c = counts(&tx, user, now)?;
-        c.day_tokens = c.day_tokens.saturating_add(n);
-        save(&tx, user, c, now)?;
-        tx.commit()?;
-        Ok(())
+    fn settle(&self, user: &str, day: i64, reserved: u64, used: u64) -> Result<()> {
+        self.settle_at(user, day, reserved, used, now_ms)
     }
 }
