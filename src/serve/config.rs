@@ -1,6 +1,7 @@
 //! `[serve]` and `[[serve.routes]]` of `keyguard.toml`: where the proxy listens, which origins
-//! may call it, how large a body may be, and the routes (provider, where its key comes from, the
-//! upstream, the allowed models, the `max_tokens` ceiling).
+//! may call it, how large a body may be, how long an upstream may stay silent
+//! (`upstream_idle_timeout`), and the routes (provider, where its key comes from, the upstream,
+//! the allowed models, the `max_tokens` ceiling, the `anthropic-beta` names a client may use).
 //!
 //! `config.rs` carries `[serve]` through as an opaque table; this module parses it from the
 //! file's text itself (so errors name the line, as `config.rs` does) and owns no other section.

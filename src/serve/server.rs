@@ -200,6 +200,9 @@ pub fn load_keys(config: &ServeConfig) -> Result<Vec<Secret>> {
 
 /// Runs the server until SIGTERM/ctrl-c; prints the bound address (port 0 resolved) on stderr.
 pub fn run(opts: Options) -> Result<()> {
+    if let Some(w) = limits_warning(&opts.config, &opts.limits) {
+        eprintln!("keyguard serve: warning: {w}");
+    }
     let keys = load_keys(&opts.config)?;
     crate::providers::http::install_crypto_provider();
     let client = reqwest::Client::builder()
@@ -793,6 +796,22 @@ async fn proxy_inner(state: &Arc<AppState>, req: Request, started: Instant) -> R
     r
 }
 
+/// A `tokens_per_day` below a route's `max_tokens` ceiling: every request reserves its
+/// `max_tokens` (the ceiling unless it asks for less), so requests to that route that do not ask
+/// for fewer tokens can never start. Not an error: clients that ask for less still work.
+pub fn limits_warning(config: &ServeConfig, limits: &Limits) -> Option<String> {
+    let day = limits.tokens_per_day?;
+    let r = config
+        .routes
+        .iter()
+        .find(|r| u64::from(r.max_tokens) > day)?;
+    Some(format!(
+        "[serve.limits] tokens_per_day = {day} is below the {} route's max_tokens = {}: each request reserves its max_tokens against tokens_per_day before it starts, so requests that do not ask for fewer tokens will get 429; lower max_tokens in [[serve.routes]] or raise tokens_per_day",
+        r.provider.id(),
+        r.max_tokens
+    ))
+}
+
 /// Anthropic API versions a client may ask for (platform.claude.com, "Versions": `2023-06-01`,
 /// current, and `2023-01-01`, the first); any other value, or none, is sent as the default.
 const ANTHROPIC_VERSIONS: &[&str] = &["2023-06-01", "2023-01-01"];
@@ -1061,6 +1080,27 @@ mod tests {
         assert_eq!(allowed_betas(&h, &[]), None);
         let h = headers(&[("anthropic-beta", "computer-use-2025-01-24")]);
         assert_eq!(allowed_betas(&h, &allowed), None);
+    }
+
+    #[test]
+    fn a_day_smaller_than_one_answer_is_warned_about() {
+        let config = ServeConfig::parse_with(
+            "[serve]\n[[serve.routes]]\nprovider = \"openai\"\nkey = \"env:K\"\nmodels = [\"m\"]\nmax_tokens = 500\n",
+            "keyguard.toml",
+            |_| Ok(None),
+        )
+        .unwrap();
+        let limits = |n| Limits {
+            tokens_per_day: Some(n),
+            ..Limits::default()
+        };
+        let w = limits_warning(&config, &limits(499)).unwrap();
+        assert!(
+            w.contains("tokens_per_day = 499") && w.contains("max_tokens = 500"),
+            "{w}"
+        );
+        assert_eq!(limits_warning(&config, &limits(500)), None);
+        assert_eq!(limits_warning(&config, &Limits::default()), None);
     }
 
     #[test]

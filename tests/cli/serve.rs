@@ -546,6 +546,11 @@ fn serve_limits_count_streamed_tokens_and_answer_429_with_retry_after() {
     );
     assert_eq!(r.status, 429, "{}", r.body);
     let log = proxy.log();
+    // 60 tokens a day against a 256-token ceiling: the operator is told at start.
+    assert!(
+        log.contains("warning: [serve.limits] tokens_per_day = 60"),
+        "{log}"
+    );
     assert_no_key(&key, &[first, second, again, r], &log);
 }
 
