@@ -72,6 +72,7 @@ contract!(tokens_issue_lookup_revoke_expire);
 contract!(requests_per_day_exact_under_concurrency);
 contract!(per_minute_and_tokens_per_day);
 contract!(tokens_per_day_reservations_exact_under_concurrency);
+contract!(requests_per_minute_exact_under_concurrency);
 contract!(settle_refunds_and_survives_a_day_change);
 
 fn tokens_issue_lookup_revoke_expire(f: &Factory) {
@@ -265,6 +266,32 @@ fn tokens_per_day_reservations_exact_under_concurrency(f: &Factory) {
     assert_eq!(d.tokens_per_day.unwrap().remaining, 6);
 }
 
+/// The sliding minute is counted in the same atomic step: 100 threads race for 30 a minute.
+fn requests_per_minute_exact_under_concurrency(f: &Factory) {
+    let limits = Limits {
+        requests_per_minute: Some(30),
+        ..Limits::default()
+    };
+    let stores: Vec<Arc<dyn Store>> = (0..4).map(|_| f()).collect();
+    let barrier = Arc::new(Barrier::new(100));
+    let threads: Vec<_> = (0..100)
+        .map(|i| {
+            let store = stores[i % stores.len()].clone();
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                barrier.wait();
+                store.check_request("burst", &limits, 0).unwrap()
+            })
+        })
+        .collect();
+    let decisions: Vec<Decision> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    assert_eq!(decisions.iter().filter(|d| d.allowed).count(), 30);
+    for d in decisions.iter().filter(|d| !d.allowed) {
+        assert!((1..=60).contains(&d.retry_after), "{d:?}");
+        assert_eq!(d.requests_per_minute.unwrap().remaining, 0);
+    }
+}
+
 fn settle_refunds_and_survives_a_day_change(f: &Factory) {
     let store = f();
     let limits = Limits {
@@ -353,6 +380,43 @@ fn sliding_minute_redis() {
             .check_at("lee", &THREE_PER_MINUTE, 0, Some(t))
             .unwrap()
     });
+}
+
+/// A store file written by a keyguard with fixed minutes (`usage.minute` a minute number, its
+/// count in `minute_requests`, no `minute_log`): the first check counts the log instead of
+/// trusting the old count.
+#[test]
+fn sqlite_reads_an_older_files_minute_count_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    drop(SqliteStore::open(&path).unwrap());
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    raw.execute(
+        "INSERT INTO usage (user, minute, minute_requests, day, day_requests, day_tokens)
+         VALUES ('old', 29453760, 3, 20454, 3, 0)",
+        [],
+    )
+    .unwrap();
+    drop(raw);
+    let store = SqliteStore::open(&path).unwrap();
+    let t = 29_453_760 * 60_000 + 30_000;
+    let d = store.check_at("old", &THREE_PER_MINUTE, 0, || t).unwrap();
+    assert!(d.allowed, "{d:?}");
+    assert_eq!(d.requests_per_minute.unwrap().remaining, 2);
+    for _ in 0..2 {
+        assert!(
+            store
+                .check_at("old", &THREE_PER_MINUTE, 0, || t)
+                .unwrap()
+                .allowed
+        );
+    }
+    assert!(
+        !store
+            .check_at("old", &THREE_PER_MINUTE, 0, || t + 59_999)
+            .unwrap()
+            .allowed
+    );
 }
 
 #[test]
