@@ -94,6 +94,8 @@ pub struct ServeConfig {
     #[serde(default)]
     pub max_body_bytes: Option<toml::Value>,
     #[serde(default)]
+    pub upstream_idle_timeout: Option<toml::Value>,
+    #[serde(default)]
     pub routes: Option<toml::Value>,
 }
 

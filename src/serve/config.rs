@@ -1,6 +1,7 @@
 //! `[serve]` and `[[serve.routes]]` of `keyguard.toml`: where the proxy listens, which origins
-//! may call it, how large a body may be, and the routes (provider, where its key comes from, the
-//! upstream, the allowed models, the `max_tokens` ceiling).
+//! may call it, how large a body may be, how long an upstream may stay silent
+//! (`upstream_idle_timeout`), and the routes (provider, where its key comes from, the upstream,
+//! the allowed models, the `max_tokens` ceiling, the `anthropic-beta` names a client may use).
 //!
 //! `config.rs` carries `[serve]` through as an opaque table; this module parses it from the
 //! file's text itself (so errors name the line, as `config.rs` does) and owns no other section.
@@ -32,6 +33,10 @@ pub const DEFAULT_MAX_BODY_BYTES: u64 = 64 * 1024;
 /// The ceiling when a route names none: enough for a chat answer, small enough that a stolen
 /// client token cannot run up long generations.
 pub const DEFAULT_MAX_TOKENS: u32 = 1024;
+/// Seconds an upstream may stay silent (before its head, or between two chunks of a stream):
+/// long enough for a slow first token of a large model, short enough that a stalled upstream
+/// does not hold a client for ever.
+pub const DEFAULT_UPSTREAM_IDLE_TIMEOUT: u64 = 120;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeConfigError {
@@ -129,6 +134,10 @@ pub struct Route {
     pub models: Vec<String>,
     /// The ceiling for `max_tokens` (and its synonyms).
     pub max_tokens: u32,
+    /// `anthropic-beta` feature names a client may turn on (Anthropic routes only); empty means
+    /// none is forwarded. Betas can enable costly or risky features (longer outputs, tools that
+    /// act on the operator's account), so the operator opts in to each by name.
+    pub anthropic_beta: Vec<String>,
 }
 
 impl Route {
@@ -177,6 +186,8 @@ pub struct ServeConfig {
     /// Exact origins (`scheme://host[:port]`) allowed by CORS; empty means none.
     pub cors_origins: Vec<String>,
     pub max_body_bytes: u64,
+    /// Longest silence allowed between two pieces of an upstream answer (and before its head).
+    pub upstream_idle_timeout: std::time::Duration,
     pub routes: Vec<Route>,
 }
 
@@ -250,6 +261,20 @@ impl ServeConfig {
             },
         };
 
+        let upstream_idle_timeout = match &raw.upstream_idle_timeout {
+            None => DEFAULT_UPSTREAM_IDLE_TIMEOUT,
+            Some(t) => u64::try_from(*t.get_ref())
+                .ok()
+                .filter(|n| (1..=3600).contains(n))
+                .ok_or_else(|| {
+                    invalid(format!(
+                        "{}: `upstream_idle_timeout` must be whole seconds from 1 to 3600 (e.g. 120)",
+                        at(t.span())
+                    ))
+                })?,
+        };
+        let upstream_idle_timeout = std::time::Duration::from_secs(upstream_idle_timeout);
+
         if raw.routes.is_empty() {
             return Err(invalid(
                 "[serve] has no routes: add a [[serve.routes]] with provider, key and models"
@@ -299,12 +324,38 @@ impl ServeConfig {
                         ))
                     })?,
             };
+            let mut anthropic_beta = Vec::new();
+            if let Some(b) = &r.anthropic_beta {
+                if provider != ProviderKind::Anthropic {
+                    return Err(invalid(format!(
+                        "{}: `anthropic_beta` applies to anthropic routes only",
+                        here(b.span())
+                    )));
+                }
+                for name in b.get_ref() {
+                    let name = name.trim();
+                    let ok = !name.is_empty()
+                        && name.len() <= 100
+                        && name
+                            .bytes()
+                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-');
+                    if !ok {
+                        return Err(invalid(format!(
+                            "{}: `anthropic_beta` lists beta names such as \"prompt-caching-2024-07-31\" (lowercase letters, digits and `-`), not `{}`",
+                            here(b.span()),
+                            crate::sanitize::escape(&name.chars().take(40).collect::<String>())
+                        )));
+                    }
+                    anthropic_beta.push(name.to_string());
+                }
+            }
             routes.push(Route {
                 provider,
                 key,
                 upstream,
                 models,
                 max_tokens,
+                anthropic_beta,
             });
         }
         // Endpoints are per API shape (`/v1/chat/completions`, `/v1/messages`, Gemini's paths),
@@ -327,6 +378,7 @@ impl ServeConfig {
             listen,
             cors_origins,
             max_body_bytes,
+            upstream_idle_timeout,
             routes,
         })
     }
@@ -370,6 +422,7 @@ struct RawServe {
     listen: Option<Spanned<String>>,
     cors_origins: Option<Vec<Spanned<String>>>,
     max_body_bytes: Option<Spanned<RawSize>>,
+    upstream_idle_timeout: Option<Spanned<i64>>,
     #[serde(default)]
     routes: Vec<RawRoute>,
     /// Owned by the store module (`store = "sqlite:…"`, `[serve.limits]`); accepted here so the
@@ -395,6 +448,7 @@ struct RawRoute {
     upstream: Option<Spanned<String>>,
     models: Option<Spanned<Vec<String>>>,
     max_tokens: Option<Spanned<i64>>,
+    anthropic_beta: Option<Spanned<Vec<String>>>,
 }
 
 /// `keychain:NAME` or `env:VAR`. Anything else is refused; a value that looks like a key gets
@@ -732,6 +786,40 @@ requests_per_minute = 20
         assert!(err.contains("no routes"), "{err}");
         let err = parse("[scan]\n").unwrap_err();
         assert!(err.contains("no [serve] section"), "{err}");
+    }
+
+    #[test]
+    fn anthropic_beta_is_an_allow_list_of_names_on_anthropic_routes() {
+        let c = parse(&route(
+            "provider = \"anthropic\"\nkey = \"env:K\"\nmodels = [\"m\"]\nanthropic_beta = [\"prompt-caching-2024-07-31\"]",
+        ))
+        .unwrap();
+        assert_eq!(c.routes[0].anthropic_beta, ["prompt-caching-2024-07-31"]);
+        assert_eq!(
+            c.upstream_idle_timeout.as_secs(),
+            DEFAULT_UPSTREAM_IDLE_TIMEOUT
+        );
+        let none = parse(&route(
+            "provider = \"anthropic\"\nkey = \"env:K\"\nmodels = [\"m\"]",
+        ))
+        .unwrap();
+        assert!(none.routes[0].anthropic_beta.is_empty());
+        let err = parse(&route(
+            "provider = \"openai\"\nkey = \"env:K\"\nmodels = [\"m\"]\nanthropic_beta = [\"x\"]",
+        ))
+        .unwrap_err();
+        assert!(err.contains("anthropic routes only"), "{err}");
+        let err = parse(&route(
+            "provider = \"anthropic\"\nkey = \"env:K\"\nmodels = [\"m\"]\nanthropic_beta = [\"a,b\"]",
+        ))
+        .unwrap_err();
+        assert!(err.contains("lowercase letters"), "{err}");
+        let err = parse(&format!(
+            "[serve]\nupstream_idle_timeout = 0\n{}",
+            &route("provider = \"openai\"\nkey = \"env:K\"\nmodels = [\"m\"]")["[serve]\n".len()..]
+        ))
+        .unwrap_err();
+        assert!(err.contains("upstream_idle_timeout"), "{err}");
     }
 
     #[test]

@@ -133,7 +133,22 @@ pub fn error_body(wire: Wire, kind: ErrorKind, message: &str) -> Vec<u8> {
 /// 401 and 403 mean the upstream refused the proxy's own key: the
 /// client's token is fine and retrying with another is pointless, so they become 502 with a
 /// message of ours (the provider's message may quote part of the key).
+/// A 3xx (the proxy follows no redirect: it would carry the key to wherever `Location` points)
+/// becomes 502 with a message of ours; neither the body nor `Location` (which may name the
+/// upstream's own URLs) reaches the client.
 pub fn upstream_error(wire: Wire, status: u16, body: &[u8], key: &Secret) -> (u16, Vec<u8>) {
+    if (300..400).contains(&status) {
+        return (
+            502,
+            error_body(
+                wire,
+                ErrorKind::BadGateway,
+                &format!(
+                    "the upstream provider answered HTTP {status}, a redirect, which this proxy does not follow"
+                ),
+            ),
+        );
+    }
     if matches!(status, 401 | 403) {
         return (
             502,
@@ -307,6 +322,23 @@ mod tests {
             assert!(!text.contains(&k[..10]), "{text}");
             let v: Value = serde_json::from_str(&text).unwrap();
             assert_eq!(v["error"]["type"], "api_error");
+        }
+    }
+
+    #[test]
+    fn upstream_redirect_is_a_bad_gateway_of_ours() {
+        let key = fake_key();
+        let body = br#"{"error":{"message":"moved to https://internal.example/v2/chat"}}"#;
+        for wire in [Wire::OpenAi, Wire::Anthropic, Wire::Gemini] {
+            for status in [301, 302, 307, 308] {
+                let (s, out) = upstream_error(wire, status, body, &key);
+                assert_eq!(s, 502);
+                let text = String::from_utf8(out).unwrap();
+                assert!(!text.contains("internal.example"), "{text}");
+                assert!(text.contains("redirect"), "{text}");
+                let v: Value = serde_json::from_str(&text).unwrap();
+                assert!(v["error"].is_object(), "{text}");
+            }
         }
     }
 

@@ -1,17 +1,22 @@
 //! The HTTP server of `keyguard serve`: axum on tokio, in front of the library parts (`config`,
 //! `rewrite`, `usage`, `errors`, `store`). Per request, in this order: the client token is
 //! looked up (401), the body size is checked before parsing (413), the body is rebuilt
-//! (`rewrite`: 400/415), the user's limits are checked and counted (429, or 503 when the store
-//! fails: closed, never open) — all before any upstream call, so refused requests cost nothing.
-//! Then the provider key (held as a `Secret`, re-read on SIGHUP) is added and the request goes to
-//! the route's upstream; streamed answers pass through chunk by chunk while `usage::StreamMeter`
-//! counts tokens, recorded when the stream ends or the client goes away.
+//! (`rewrite`: 400/415), the user's limits are checked and counted, and the request's worst-case
+//! tokens reserved (429, or 503 when the store fails: closed, never open) — all before any
+//! upstream call, so refused requests cost nothing. Then the provider key (held as a `Secret`,
+//! re-read on SIGHUP) is added and the request goes to the route's upstream; streamed answers pass
+//! through chunk by chunk, the key scrubbed out (`scrub`), while `usage::StreamMeter` counts
+//! tokens; the reservation is settled to them when the stream ends or the client goes away.
+//! The upstream is held to bounds: no redirect followed (a 3xx is a 502 of ours), error bodies
+//! and plain answers read up to a cap (502 past it), and `upstream_idle_timeout` of silence
+//! before the head or between chunks ends the request.
 //!
 //! Never logged or returned: the provider key, client tokens, Authorization headers, bodies.
 //! Upstream headers reach the client only from `FORWARDED_HEADERS`.
 //!
 //! Provider header facts: OpenAI takes `Authorization: Bearer KEY`; Anthropic `x-api-key` plus
-//! `anthropic-version` (`2023-06-01` when the client sends none); Gemini `x-goog-api-key`
+//! `anthropic-version` (`2023-06-01` when the client sends none or an unknown one) and
+//! `anthropic-beta` (only names the route allows); Gemini `x-goog-api-key`
 //! (same as the verify adapters in `src/providers/`).
 
 use std::collections::BTreeMap;
@@ -34,6 +39,7 @@ use futures_util::Stream;
 use super::config::{KeySource, ServeConfig, Wire};
 use super::errors::{ErrorKind, error_body, upstream_error};
 use super::rewrite::{Endpoint, rewrite};
+use super::scrub::KeyScrub;
 use super::store::{self, Auth, Decision, Limits, Store};
 use super::usage::{self, StreamMeter};
 use crate::finding::Secret;
@@ -194,12 +200,15 @@ pub fn load_keys(config: &ServeConfig) -> Result<Vec<Secret>> {
 
 /// Runs the server until SIGTERM/ctrl-c; prints the bound address (port 0 resolved) on stderr.
 pub fn run(opts: Options) -> Result<()> {
+    if let Some(w) = limits_warning(&opts.config, &opts.limits) {
+        eprintln!("keyguard serve: warning: {w}");
+    }
     let keys = load_keys(&opts.config)?;
     crate::providers::http::install_crypto_provider();
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(10))
-        .read_timeout(Duration::from_secs(120))
+        .read_timeout(opts.config.upstream_idle_timeout)
         .tcp_nodelay(true)
         .build()
         .context("building the upstream HTTP client")?;
@@ -590,10 +599,21 @@ async fn proxy_inner(state: &Arc<AppState>, req: Request, started: Instant) -> R
     line.route = route.provider.id();
     line.model = summary.model.clone();
 
+    // The worst case of this request against `tokens_per_day`, reserved in the limit check and
+    // settled to the real usage when the answer ends: concurrent requests cannot together
+    // overshoot the day. The answer is at most the clamped `max_tokens`; the prompt is estimated
+    // at 4 bytes of the rebuilt body per token.
+    let prompt_estimate = rewritten.body.len() as u64 / 4;
+    let reserve = if state.limits.tokens_per_day.is_some() {
+        u64::from(summary.max_tokens) + prompt_estimate
+    } else {
+        0
+    };
     let st = state.clone();
     let user = line.user.clone();
     let decision =
-        tokio::task::spawn_blocking(move || st.store.check_request(&user, &st.limits)).await;
+        tokio::task::spawn_blocking(move || st.store.check_request(&user, &st.limits, reserve))
+            .await;
     let decision = match decision {
         Ok(Ok(d)) => d,
         Ok(Err(e)) => {
@@ -635,6 +655,16 @@ async fn proxy_inner(state: &Arc<AppState>, req: Request, started: Instant) -> R
         rate_headers(&decision, r.headers_mut());
         return r;
     }
+    // Settled on every path below; if this handler is dropped first (the client left while the
+    // upstream was working), the prompt estimate is what it settles to.
+    let reservation = Reservation {
+        state: state.clone(),
+        user: line.user.clone(),
+        day: decision.day,
+        reserved: reserve,
+        fallback: prompt_estimate,
+        done: false,
+    };
 
     let key = state.keys.read().unwrap_or_else(|e| e.into_inner())[summary.route].clone();
     let base = route.upstream.url().trim_end_matches('/');
@@ -663,28 +693,34 @@ async fn proxy_inner(state: &Arc<AppState>, req: Request, started: Instant) -> R
     up = match wire {
         Wire::OpenAi => up.header(header::AUTHORIZATION, key_value("Bearer ")),
         Wire::Anthropic => {
-            let version = parts
-                .headers
-                .get("anthropic-version")
-                .cloned()
-                .unwrap_or(HeaderValue::from_static(ANTHROPIC_VERSION));
             let mut up = up
                 .header("x-api-key", key_value(""))
-                .header("anthropic-version", version);
-            if let Some(beta) = parts.headers.get("anthropic-beta") {
-                up = up.header("anthropic-beta", beta.clone());
+                .header("anthropic-version", anthropic_version(&parts.headers));
+            if let Some(beta) = allowed_betas(&parts.headers, &route.anthropic_beta) {
+                up = up.header("anthropic-beta", beta);
             }
             up
         }
         Wire::Gemini => up.header("x-goog-api-key", key_value("")),
     };
-    let upstream = match up.send().await {
-        Ok(r) => r,
-        Err(e) => {
-            state
-                .metrics
-                .upstream_errors
-                .fetch_add(1, Ordering::Relaxed);
+    let idle = state.config.upstream_idle_timeout;
+    let upstream_failed = |why: &str, line: &Line, reservation: Reservation, used: u64| {
+        state
+            .metrics
+            .upstream_errors
+            .fetch_add(1, Ordering::Relaxed);
+        tracing::warn!("upstream {} {why}", route.provider.id());
+        reservation.settle(used);
+        line.log(502, None);
+        refuse(
+            wire,
+            ErrorKind::BadGateway,
+            &format!("the upstream provider {why}"),
+        )
+    };
+    let upstream = match tokio::time::timeout(idle, up.send()).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => {
             let why = if e.is_timeout() {
                 "timed out"
             } else if e.is_connect() {
@@ -692,14 +728,12 @@ async fn proxy_inner(state: &Arc<AppState>, req: Request, started: Instant) -> R
             } else {
                 "failed"
             };
-            tracing::warn!("upstream {} {why}", route.provider.id());
-            line.log(502, None);
-            return refuse(
-                wire,
-                ErrorKind::BadGateway,
-                &format!("the upstream provider {why}"),
-            );
+            // Never reached, or no answer: nothing the provider bills beyond the prompt it may
+            // have read.
+            let used = if e.is_connect() { 0 } else { prompt_estimate };
+            return upstream_failed(why, &line, reservation, used);
         }
+        Err(_) => return upstream_failed("timed out", &line, reservation, prompt_estimate),
     };
     let status = upstream.status();
     let mut headers = HeaderMap::new();
@@ -711,11 +745,16 @@ async fn proxy_inner(state: &Arc<AppState>, req: Request, started: Instant) -> R
     rate_headers(&decision, &mut headers);
 
     if !status.is_success() {
+        // Providers do not bill refused requests; a redirect or an error body is not an answer.
+        let body = match read_capped(upstream, MAX_ERROR_BODY, idle).await {
+            Ok(b) => b,
+            Err(e) => return upstream_failed(e.why_error(), &line, reservation, 0),
+        };
+        reservation.settle(0);
         state
             .metrics
             .upstream_errors
             .fetch_add(1, Ordering::Relaxed);
-        let body = upstream.bytes().await.unwrap_or_default();
         let (code, body) = upstream_error(wire, status.as_u16(), &body, &key);
         line.log(code, None);
         headers.insert(
@@ -743,9 +782,14 @@ async fn proxy_inner(state: &Arc<AppState>, req: Request, started: Instant) -> R
     if summary.stream {
         let metered = Metered {
             inner: Box::pin(upstream.bytes_stream()),
-            meter: StreamMeter::new(wire),
+            meter: StreamMeter::new(wire).with_prompt_estimate(prompt_estimate),
+            scrub: KeyScrub::new(&key),
+            idle,
+            last_chunk: tokio::time::Instant::now(),
+            stall: Box::pin(tokio::time::sleep(idle)),
+            ended: false,
             record: Some(Record {
-                state: state.clone(),
+                reservation,
                 line,
                 status: status.as_u16(),
             }),
@@ -755,60 +799,197 @@ async fn proxy_inner(state: &Arc<AppState>, req: Request, started: Instant) -> R
         return r;
     }
 
-    let body = match upstream.bytes().await {
+    let body = match read_capped(upstream, MAX_ANSWER_BODY, idle).await {
         Ok(b) => b,
-        Err(_) => {
-            state
-                .metrics
-                .upstream_errors
-                .fetch_add(1, Ordering::Relaxed);
-            line.log(502, None);
-            return refuse(
-                wire,
-                ErrorKind::BadGateway,
-                "the upstream provider's answer was cut off",
-            );
-        }
+        // The provider generated (and billed) an answer we do not pass on: count the reservation.
+        Err(e) => return upstream_failed(e.why_answer(), &line, reservation, reserve),
     };
+    let body = KeyScrub::new(&key).whole(body);
     let tokens = usage::from_response(wire, &body).map(|u| u.total);
-    if let Some(n) = tokens {
-        record_tokens(state, &line.user, n);
-    }
+    // An answer that states no usage counts as its reservation: the limit errs toward the
+    // operator's bill.
+    reservation.settle(tokens.unwrap_or(reserve));
     line.log(status.as_u16(), tokens);
     let mut r = (status, body).into_response();
     r.headers_mut().extend(headers);
     r
 }
 
-fn record_tokens(state: &Arc<AppState>, user: &str, n: u64) {
-    if n == 0 {
-        return;
+/// A `tokens_per_day` below a route's `max_tokens` ceiling: every request reserves its
+/// `max_tokens` (the ceiling unless it asks for less), so requests to that route that do not ask
+/// for fewer tokens can never start. Not an error: clients that ask for less still work.
+pub fn limits_warning(config: &ServeConfig, limits: &Limits) -> Option<String> {
+    let day = limits.tokens_per_day?;
+    let r = config
+        .routes
+        .iter()
+        .find(|r| u64::from(r.max_tokens) > day)?;
+    Some(format!(
+        "[serve.limits] tokens_per_day = {day} is below the {} route's max_tokens = {}: each request reserves its max_tokens against tokens_per_day before it starts, so requests that do not ask for fewer tokens will get 429; lower max_tokens in [[serve.routes]] or raise tokens_per_day",
+        r.provider.id(),
+        r.max_tokens
+    ))
+}
+
+/// Anthropic API versions a client may ask for (platform.claude.com, "Versions": `2023-06-01`,
+/// current, and `2023-01-01`, the first); any other value, or none, is sent as the default.
+const ANTHROPIC_VERSIONS: &[&str] = &["2023-06-01", "2023-01-01"];
+/// Upstream error bodies are read up to this size (providers' error JSON is well under 1 KiB).
+const MAX_ERROR_BODY: usize = 64 * 1024;
+/// Non-streamed answers are read whole (the usage is in them) up to this size: an answer capped
+/// by `max_tokens` is far smaller, so a larger one is broken or hostile.
+const MAX_ANSWER_BODY: usize = 8 * 1024 * 1024;
+
+fn anthropic_version(client: &HeaderMap) -> HeaderValue {
+    client
+        .get("anthropic-version")
+        .filter(|v| {
+            ANTHROPIC_VERSIONS
+                .iter()
+                .any(|k| v.as_bytes() == k.as_bytes())
+        })
+        .cloned()
+        .unwrap_or(HeaderValue::from_static(ANTHROPIC_VERSION))
+}
+
+/// The client's `anthropic-beta` names (comma-separated, in one or several headers) that the
+/// route allows, joined; `None` when none is left. Betas can turn on costly or risky features,
+/// so only the operator's list passes.
+fn allowed_betas(client: &HeaderMap, allowed: &[String]) -> Option<String> {
+    if allowed.is_empty() {
+        return None;
     }
-    state.metrics.tokens.fetch_add(n, Ordering::Relaxed);
-    let st = state.clone();
-    let user = user.to_string();
-    let task = move || {
-        if let Err(e) = st.store.add_tokens(&user, n) {
-            tracing::error!("store error recording tokens: {e:#}");
+    let mut kept: Vec<&str> = Vec::new();
+    for v in client.get_all("anthropic-beta") {
+        let Ok(v) = v.to_str() else { continue };
+        for name in v.split(',').map(str::trim) {
+            if allowed.iter().any(|a| a == name) && !kept.contains(&name) {
+                kept.push(name);
+            }
         }
-    };
-    match tokio::runtime::Handle::try_current() {
-        Ok(h) => drop(h.spawn_blocking(task)),
-        Err(_) => task(),
+    }
+    (!kept.is_empty()).then(|| kept.join(","))
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum ReadError {
+    TooLarge,
+    Stalled,
+    Failed,
+}
+
+impl ReadError {
+    fn why_error(&self) -> &'static str {
+        match self {
+            ReadError::TooLarge => "sent an error answer larger than this proxy accepts",
+            ReadError::Stalled => "stalled while sending an error answer",
+            ReadError::Failed => "cut its error answer off",
+        }
+    }
+
+    fn why_answer(&self) -> &'static str {
+        match self {
+            ReadError::TooLarge => "sent an answer larger than this proxy accepts",
+            ReadError::Stalled => "stalled while sending its answer",
+            ReadError::Failed => "cut its answer off",
+        }
+    }
+}
+
+/// The whole body, refused past `cap` bytes (by its `Content-Length`, or as it arrives) or
+/// when the upstream stays silent for `idle`.
+async fn read_capped(
+    mut upstream: reqwest::Response,
+    cap: usize,
+    idle: Duration,
+) -> Result<Bytes, ReadError> {
+    if upstream.content_length().is_some_and(|n| n > cap as u64) {
+        return Err(ReadError::TooLarge);
+    }
+    let mut body = Vec::new();
+    loop {
+        match tokio::time::timeout(idle, upstream.chunk()).await {
+            Err(_) => return Err(ReadError::Stalled),
+            Ok(Err(_)) => return Err(ReadError::Failed),
+            Ok(Ok(None)) => return Ok(Bytes::from(body)),
+            Ok(Ok(Some(chunk))) => {
+                if body.len() + chunk.len() > cap {
+                    return Err(ReadError::TooLarge);
+                }
+                body.extend_from_slice(&chunk);
+            }
+        }
+    }
+}
+
+/// A request's `tokens_per_day` reservation, settled exactly once: explicitly with the usage,
+/// or when dropped unsettled (the handler was cancelled) with `fallback`.
+struct Reservation {
+    state: Arc<AppState>,
+    user: String,
+    day: i64,
+    reserved: u64,
+    fallback: u64,
+    done: bool,
+}
+
+impl Reservation {
+    fn settle(mut self, used: u64) {
+        self.finish(used);
+    }
+
+    fn finish(&mut self, used: u64) {
+        if std::mem::replace(&mut self.done, true) {
+            return;
+        }
+        self.state.metrics.tokens.fetch_add(used, Ordering::Relaxed);
+        if used == self.reserved {
+            return;
+        }
+        let (st, user, day, reserved) = (
+            self.state.clone(),
+            std::mem::take(&mut self.user),
+            self.day,
+            self.reserved,
+        );
+        let task = move || {
+            if let Err(e) = st.store.settle(&user, day, reserved, used) {
+                tracing::error!("store error recording tokens: {e:#}");
+            }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(h) => drop(h.spawn_blocking(task)),
+            Err(_) => task(),
+        }
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        let fallback = self.fallback;
+        self.finish(fallback);
     }
 }
 
 struct Record {
-    state: Arc<AppState>,
+    reservation: Reservation,
     line: Line,
     status: u16,
 }
 
-/// An upstream SSE stream passed through as it arrives, metered; the usage is recorded when it
-/// is dropped: at its end, or when the client goes away and hyper drops the body.
+/// An upstream SSE stream passed through as it arrives, metered and with the provider key
+/// scrubbed out; the usage is settled when it is dropped: at its end, or when the client goes
+/// away and hyper drops the body. An upstream silent for `idle` ends it with an error.
 struct Metered {
     inner: Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>,
     meter: StreamMeter,
+    scrub: KeyScrub,
+    idle: Duration,
+    /// When the last chunk arrived. The stall timer is moved forward lazily (only when it
+    /// fires), so a chunk costs a clock read, not a timer update.
+    last_chunk: tokio::time::Instant,
+    stall: Pin<Box<tokio::time::Sleep>>,
+    ended: bool,
     record: Option<Record>,
 }
 
@@ -816,17 +997,52 @@ impl Stream for Metered {
     type Item = Result<Bytes, std::io::Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        match self.inner.as_mut().poll_next(cx) {
-            Poll::Ready(Some(Ok(chunk))) => {
-                self.meter.feed(&chunk);
-                Poll::Ready(Some(Ok(chunk)))
+        if self.ended {
+            return Poll::Ready(None);
+        }
+        loop {
+            match self.inner.as_mut().poll_next(cx) {
+                Poll::Ready(Some(Ok(chunk))) => {
+                    self.last_chunk = tokio::time::Instant::now();
+                    self.meter.feed(&chunk);
+                    let out = self.scrub.chunk(chunk);
+                    // An empty piece (all held back) is not sent: an empty chunk could read as
+                    // the end of the body.
+                    if !out.is_empty() {
+                        return Poll::Ready(Some(Ok(out)));
+                    }
+                }
+                Poll::Ready(Some(Err(e))) => {
+                    self.ended = true;
+                    self.state_error();
+                    // reqwest's read timeout (the same `upstream_idle_timeout`) may see a stall
+                    // before the timer below does.
+                    let why = if e.is_timeout() { "stalled" } else { "failed" };
+                    tracing::warn!("upstream stream {why}; closing it");
+                    return Poll::Ready(Some(Err(std::io::Error::other(format!(
+                        "upstream stream {why}"
+                    )))));
+                }
+                Poll::Ready(None) => {
+                    self.ended = true;
+                    return Poll::Ready(self.scrub.finish().map(Ok));
+                }
+                Poll::Pending => loop {
+                    if self.stall.as_mut().poll(cx).is_pending() {
+                        return Poll::Pending;
+                    }
+                    let deadline = self.last_chunk + self.idle;
+                    if deadline <= tokio::time::Instant::now() {
+                        self.ended = true;
+                        self.state_error();
+                        tracing::warn!("upstream stream stalled; closing it");
+                        return Poll::Ready(Some(Err(std::io::Error::other(
+                            "upstream stream stalled",
+                        ))));
+                    }
+                    self.stall.as_mut().reset(deadline);
+                },
             }
-            Poll::Ready(Some(Err(_))) => {
-                self.state_error();
-                Poll::Ready(Some(Err(std::io::Error::other("upstream stream failed"))))
-            }
-            Poll::Ready(None) => Poll::Ready(None),
-            Poll::Pending => Poll::Pending,
         }
     }
 }
@@ -834,7 +1050,8 @@ impl Stream for Metered {
 impl Metered {
     fn state_error(&self) {
         if let Some(r) = &self.record {
-            r.state
+            r.reservation
+                .state
                 .metrics
                 .upstream_errors
                 .fetch_add(1, Ordering::Relaxed);
@@ -846,8 +1063,71 @@ impl Drop for Metered {
     fn drop(&mut self) {
         if let Some(r) = self.record.take() {
             let n = self.meter.usage().total;
-            record_tokens(&r.state, &r.line.user, n);
+            r.reservation.settle(n);
             r.line.log(r.status, Some(n));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn only_allowed_betas_pass() {
+        let allowed = vec!["prompt-caching-2024-07-31".to_string(), "b-1".to_string()];
+        let h = headers(&[
+            (
+                "anthropic-beta",
+                "computer-use-2025-01-24, prompt-caching-2024-07-31",
+            ),
+            ("anthropic-beta", "b-1,prompt-caching-2024-07-31"),
+        ]);
+        assert_eq!(
+            allowed_betas(&h, &allowed).as_deref(),
+            Some("prompt-caching-2024-07-31,b-1")
+        );
+        // No allow-list: nothing passes.
+        assert_eq!(allowed_betas(&h, &[]), None);
+        let h = headers(&[("anthropic-beta", "computer-use-2025-01-24")]);
+        assert_eq!(allowed_betas(&h, &allowed), None);
+    }
+
+    #[test]
+    fn a_day_smaller_than_one_answer_is_warned_about() {
+        let config = ServeConfig::parse_with(
+            "[serve]\n[[serve.routes]]\nprovider = \"openai\"\nkey = \"env:K\"\nmodels = [\"m\"]\nmax_tokens = 500\n",
+            "keyguard.toml",
+            |_| Ok(None),
+        )
+        .unwrap();
+        let limits = |n| Limits {
+            tokens_per_day: Some(n),
+            ..Limits::default()
+        };
+        let w = limits_warning(&config, &limits(499)).unwrap();
+        assert!(
+            w.contains("tokens_per_day = 499") && w.contains("max_tokens = 500"),
+            "{w}"
+        );
+        assert_eq!(limits_warning(&config, &limits(500)), None);
+        assert_eq!(limits_warning(&config, &Limits::default()), None);
+    }
+
+    #[test]
+    fn unknown_anthropic_versions_become_the_default() {
+        assert_eq!(anthropic_version(&HeaderMap::new()), ANTHROPIC_VERSION);
+        let h = headers(&[("anthropic-version", "2023-01-01")]);
+        assert_eq!(anthropic_version(&h), "2023-01-01");
+        let h = headers(&[("anthropic-version", "2099-12-31")]);
+        assert_eq!(anthropic_version(&h), ANTHROPIC_VERSION);
     }
 }

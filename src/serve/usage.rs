@@ -260,6 +260,9 @@ pub struct StreamMeter {
     /// Content chunks (OpenAI) or `content_block_delta` events (Anthropic) seen: the estimate of
     /// the output tokens when a stream is cut before its usage arrives.
     content_chunks: u64,
+    /// The prompt's tokens estimated from the request (`with_prompt_estimate`), counted when a
+    /// stream states no input count before it is cut (OpenAI's usage chunk comes last).
+    prompt_estimate: u64,
     done: bool,
 }
 
@@ -271,8 +274,16 @@ impl StreamMeter {
             stated: None,
             anthropic: AnthropicCounts::default(),
             content_chunks: 0,
+            prompt_estimate: 0,
             done: false,
         }
+    }
+
+    /// Sets the prompt estimate (the server uses the rebuilt body's length / 4: about 4 bytes of
+    /// English text per token; the JSON around the messages makes it err high).
+    pub fn with_prompt_estimate(mut self, tokens: u64) -> StreamMeter {
+        self.prompt_estimate = tokens;
+        self
     }
 
     /// Feeds bytes exactly as they are forwarded to the client.
@@ -357,13 +368,20 @@ impl StreamMeter {
                 u.exact = self.done;
                 u
             }
+            // Cut before the usage chunk: the prompt was read and billed all the same, so it
+            // counts as estimated, with one token per content chunk seen.
             Wire::OpenAi => self.stated.unwrap_or(Usage {
-                input: 0,
+                input: self.prompt_estimate,
                 output: self.content_chunks,
-                total: self.content_chunks,
+                total: self.prompt_estimate + self.content_chunks,
                 exact: false,
             }),
-            Wire::Gemini => self.stated.unwrap_or_default(),
+            Wire::Gemini => self.stated.unwrap_or(Usage {
+                input: self.prompt_estimate,
+                output: 0,
+                total: self.prompt_estimate,
+                exact: false,
+            }),
         }
     }
 }

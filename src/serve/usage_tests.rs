@@ -172,6 +172,16 @@ fn openai_stream_cut_before_usage_is_estimated() {
     assert!(!u.exact);
     assert_eq!(u.output, 3, "three content chunks seen");
     assert_eq!(u.total, 3);
+    // With the prompt estimated from the request, the cut stream counts the prompt too: the
+    // provider read and billed it although its usage chunk never came.
+    let mut m = StreamMeter::new(Wire::OpenAi).with_prompt_estimate(40);
+    m.feed(&s.as_bytes()[..cut]);
+    let u = m.usage();
+    assert_eq!((u.input, u.output, u.total, u.exact), (40, 3, 43, false));
+    // The stated usage, once it arrives, replaces the estimate.
+    let mut m = StreamMeter::new(Wire::OpenAi).with_prompt_estimate(40);
+    m.feed(s.as_bytes());
+    assert_eq!(m.usage().total, 15);
 }
 
 #[test]

@@ -81,12 +81,8 @@ fn mock_upstream(key: &str) -> Server {
 }
 
 fn setup(limits: &str) -> (tempfile::TempDir, String) {
-    let dir = tempfile::tempdir().unwrap();
-    write(
-        dir.path(),
-        "keyguard.toml",
-        format!(
-            r#"[serve]
+    setup_config(&format!(
+        r#"[serve]
 store = "sqlite:serve.db"
 cors_origins = ["http://localhost:5173"]
 max_body_bytes = 4096
@@ -106,8 +102,13 @@ max_tokens = 256
 [serve.limits]
 {limits}
 "#
-        ),
-    );
+    ))
+}
+
+/// A directory with `config` as its keyguard.toml and a token for `alice`.
+fn setup_config(config: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "keyguard.toml", config);
     let run = run_in(dir.path(), &["token", "issue", "--user", "alice"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let token = run.stdout.trim().to_string();
@@ -427,13 +428,14 @@ fn serve_proxies_with_its_own_key_and_refuses_what_it_must() {
 fn serve_limits_count_streamed_tokens_and_answer_429_with_retry_after() {
     let key = provider_key(72);
     let upstream = mock_upstream(&key);
-    // One streamed answer (35 tokens) exhausts the day's tokens.
-    let (dir, token) = setup("requests_per_minute = 100\ntokens_per_day = 30");
+    // One streamed answer (35 tokens) leaves too few of the day's 60 for a second one: each
+    // request reserves its `max_tokens` (10) plus its prompt estimate before it starts.
+    let (dir, token) = setup("requests_per_minute = 100\ntokens_per_day = 60");
     let proxy = Proxy::start(dir.path(), &upstream.uri(), &key);
     let bearer = format!("Bearer {token}");
     let auth = [("authorization", bearer.as_str())];
     let chat = format!("{}/v1/chat/completions", proxy.url);
-    let body = json!({"model": "gpt-4o-mini", "stream": true,
+    let body = json!({"model": "gpt-4o-mini", "stream": true, "max_tokens": 10,
                       "messages": [{"role": "user", "content": "hi"}]});
     let first = post(&chat, &auth, body.clone());
     assert_eq!(first.status, 200, "{}", first.body);
@@ -453,7 +455,13 @@ fn serve_limits_count_streamed_tokens_and_answer_429_with_retry_after() {
         .parse()
         .unwrap();
     assert!((1..=86_400).contains(&retry), "{retry}");
-    assert_eq!(second.headers["x-ratelimit-remaining-tokens"], "0");
+    // 35 used (or the first request's reservation, if not yet settled): at most 25 left.
+    let left: u64 = second.headers["x-ratelimit-remaining-tokens"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(left <= 25, "{left}");
     let v: Value = serde_json::from_str(&second.body).unwrap();
     assert_eq!(v["error"]["code"], "rate_limit_exceeded", "{v}");
     // Refused before any upstream call: the mock saw the allowed requests only.
@@ -472,6 +480,11 @@ fn serve_limits_count_streamed_tokens_and_answer_429_with_retry_after() {
     );
     assert_eq!(r.status, 429, "{}", r.body);
     let log = proxy.log();
+    // 60 tokens a day against a 256-token ceiling: the operator is told at start.
+    assert!(
+        log.contains("warning: [serve.limits] tokens_per_day = 60"),
+        "{log}"
+    );
     assert_no_key(&key, &[first, second, again, r], &log);
 }
 
@@ -785,4 +798,267 @@ fn serve_two_instances_share_one_redis_limit_and_fail_closed_without_it() {
     assert_eq!(upstream.requests().len(), 3);
     let log = format!("{}{}", a.log(), b.log());
     assert_no_key(&key, &replies, &log);
+}
+
+/// The upstream's answer is held to what the proxy promises its clients: a redirect is a 502 of
+/// ours (no `Location`, no upstream URL), oversized error and answer bodies are refused with 502
+/// instead of being read whole, and only the route's allowed `anthropic-beta` names and a known
+/// `anthropic-version` reach the provider.
+#[test]
+fn serve_guards_redirects_oversized_bodies_and_anthropic_headers() {
+    let key = provider_key(76);
+    let upstream = Server::start();
+    let uri = upstream.uri();
+    let chat = |model: &str, response: ResponseTemplate| {
+        Mock::given(method("POST"))
+            .and(path("/v1/chat/completions"))
+            .and(body_partial_json(json!({"model": model})))
+            .respond_with(response)
+    };
+    upstream.mount(chat(
+        "redirect-model",
+        ResponseTemplate::new(302)
+            .insert_header("location", format!("{uri}/internal/v2/chat").as_str())
+            .set_body_json(
+                json!({"error": {"message": format!("moved to {uri}/internal/v2/chat")}}),
+            ),
+    ));
+    upstream.mount(chat(
+        "big-error-model",
+        ResponseTemplate::new(500)
+            .set_body_json(json!({"error": {"message": "x".repeat(100 * 1024)}})),
+    ));
+    upstream.mount(chat(
+        "big-answer-model",
+        ResponseTemplate::new(200).set_body_json(json!({
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "y".repeat(9 << 20)}}],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
+        })),
+    ));
+    upstream.mount(
+        Mock::given(method("POST"))
+            .and(path("/v1/messages"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "id": "m0", "type": "message", "role": "assistant", "model": "claude-haiku-4-5",
+                "content": [{"type": "text", "text": "Hello"}], "stop_reason": "end_turn",
+                "usage": {"input_tokens": 4, "output_tokens": 6}
+            }))),
+    );
+    let (dir, token) = setup_config(
+        r#"[serve]
+store = "sqlite:serve.db"
+
+[[serve.routes]]
+provider = "openai"
+key = "env:PROXY_OPENAI_KEY"
+models = ["redirect-model", "big-error-model", "big-answer-model"]
+
+[[serve.routes]]
+provider = "anthropic"
+key = "env:PROXY_ANTHROPIC_KEY"
+models = ["claude-haiku-4-5"]
+anthropic_beta = ["prompt-caching-2024-07-31"]
+"#,
+    );
+    let proxy = Proxy::start(dir.path(), &uri, &key);
+    let bearer = format!("Bearer {token}");
+    let auth = [("authorization", bearer.as_str())];
+    let chat_url = format!("{}/v1/chat/completions", proxy.url);
+    let ask = |model: &str| {
+        post(
+            &chat_url,
+            &auth,
+            json!({"model": model, "messages": [{"role": "user", "content": "hi"}]}),
+        )
+    };
+    let mut replies = Vec::new();
+
+    let r = ask("redirect-model");
+    assert_eq!(r.status, 502, "{}", r.body);
+    assert!(r.headers.get("location").is_none(), "{:?}", r.headers);
+    let host = uri.trim_start_matches("http://");
+    assert!(
+        !r.body.contains(host) && !r.body.contains("internal"),
+        "{}",
+        r.body
+    );
+    let v: Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(v["error"]["type"], "server_error", "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("redirect"));
+    replies.push(r);
+
+    for model in ["big-error-model", "big-answer-model"] {
+        let r = ask(model);
+        assert_eq!(r.status, 502, "{model}: {}", r.body);
+        let v: Value = serde_json::from_str(&r.body).unwrap();
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains("larger"),
+            "{v}"
+        );
+        assert!(!r.body.contains("xxxx") && !r.body.contains("yyyy"));
+        replies.push(r);
+    }
+
+    let r = post(
+        &format!("{}/v1/messages", proxy.url),
+        &[
+            ("x-api-key", token.as_str()),
+            ("anthropic-version", "2099-01-01"),
+            (
+                "anthropic-beta",
+                "computer-use-2025-01-24,prompt-caching-2024-07-31",
+            ),
+        ],
+        json!({"model": "claude-haiku-4-5", "max_tokens": 20,
+               "messages": [{"role": "user", "content": "hi"}]}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    replies.push(r);
+    let sent = upstream
+        .requests()
+        .into_iter()
+        .find(|q| q.url.path() == "/v1/messages")
+        .expect("the messages call reached the upstream");
+    let header = |name: &str| {
+        sent.headers
+            .get_all(name)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(header("anthropic-beta"), ["prompt-caching-2024-07-31"]);
+    assert_eq!(header("anthropic-version"), ["2023-06-01"]);
+    assert_no_key(&key, &replies, &proxy.log());
+}
+
+/// The body of a chunked HTTP/1.1 response, as far as it arrived.
+fn dechunk(raw: &[u8]) -> Vec<u8> {
+    let text = raw;
+    let start = text
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(text.len(), |p| p + 4);
+    let mut rest = &text[start..];
+    let mut body = Vec::new();
+    while let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") {
+        let Ok(size) = usize::from_str_radix(std::str::from_utf8(&rest[..eol]).unwrap_or("x"), 16)
+        else {
+            break;
+        };
+        rest = &rest[eol + 2..];
+        let take = size.min(rest.len());
+        body.extend_from_slice(&rest[..take]);
+        if size == 0 || rest.len() < size + 2 {
+            break;
+        }
+        rest = &rest[size + 2..];
+    }
+    body
+}
+
+/// An upstream that streams the key back (cut across two writes, then in an OpenAI-style error
+/// object) and then stalls with the connection open.
+fn key_echoing_stalling_upstream(key: String) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let key = key.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 8192];
+                let mut seen = Vec::new();
+                while !seen.ends_with(b"}") {
+                    let Ok(n) = stream.read(&mut buf) else { return };
+                    if n == 0 {
+                        return;
+                    }
+                    seen.extend_from_slice(&buf[..n]);
+                }
+                let pieces = [
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n".to_string(),
+                    format!("data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"echo {}", &key[..12]),
+                    format!("{}\"}}}}],\"usage\":null}}\n\n", &key[12..]),
+                    format!("data: {{\"error\":{{\"message\":\"Incorrect API key provided: {key}\",\"type\":\"invalid_request_error\"}}}}\n\n"),
+                ];
+                for p in pieces {
+                    if stream
+                        .write_all(p.as_bytes())
+                        .and_then(|_| stream.flush())
+                        .is_err()
+                    {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(150));
+                }
+                // Stalled: nothing more, connection open.
+                std::thread::sleep(Duration::from_secs(60));
+            });
+        }
+    });
+    url
+}
+
+#[test]
+fn serve_scrubs_the_key_from_streams_and_drops_a_stalled_upstream() {
+    use std::io::{Read, Write};
+    let key = provider_key(77);
+    let upstream = key_echoing_stalling_upstream(key.clone());
+    let (dir, token) = setup_config(
+        r#"[serve]
+store = "sqlite:serve.db"
+upstream_idle_timeout = 1
+
+[[serve.routes]]
+provider = "openai"
+key = "env:PROXY_OPENAI_KEY"
+models = ["gpt-4o-mini"]
+"#,
+    );
+    let proxy = Proxy::start(dir.path(), &upstream, &key);
+    let addr = proxy.url.trim_start_matches("http://").to_string();
+    let mut sock = std::net::TcpStream::connect(&addr).unwrap();
+    // Far longer than the idle timeout: the proxy, not this, must end the stream.
+    sock.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let body = json!({"model": "gpt-4o-mini", "stream": true,
+                      "messages": [{"role": "user", "content": "hi"}]})
+    .to_string();
+    write!(
+        sock,
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {token}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 4096];
+    let ended = loop {
+        match sock.read(&mut buf) {
+            Ok(0) => break Ok(()),
+            Ok(n) => raw.extend_from_slice(&buf[..n]),
+            Err(e) => break Err(e),
+        }
+    };
+    // Closed by the proxy (EOF or reset), not by this client's read timeout.
+    if let Err(e) = &ended {
+        assert!(
+            !matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ),
+            "the stalled stream was not ended: {e}"
+        );
+    }
+    assert!(String::from_utf8_lossy(&raw).starts_with("HTTP/1.1 200"));
+    let body = String::from_utf8_lossy(&dechunk(&raw)).into_owned();
+    assert!(body.contains("echo <key>"), "{body}");
+    assert!(body.contains("Incorrect API key provided: <key>"), "{body}");
+    assert!(
+        !body.contains(&key) && !body.contains(&key[8..20]),
+        "{body}"
+    );
+    let log = proxy.log();
+    assert!(log.contains("stalled"), "{log}");
+    assert!(!log.contains(&key), "key in the log");
 }

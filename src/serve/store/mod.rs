@@ -7,13 +7,22 @@
 //! SHA-256 of a token is stored: 178 random bits need no salt or slow hash, and a stolen store
 //! cannot be replayed against the proxy.
 //!
-//! Limits (`[serve.limits]`) are fixed windows in UTC: the current minute and the current day.
+//! Limits (`[serve.limits]`): `requests_per_minute` is a sliding window, the requests of the
+//! last 60 seconds (a log of their times, in milliseconds, trimmed at each check), so no 60-second
+//! span ever holds more than the limit; a fixed clock minute would let a client send twice the
+//! limit across a minute boundary. `requests_per_day` and `tokens_per_day` are the UTC day. The
+//! log costs one timestamp per request of the last minute, and only when the limit is set.
+//!
 //! `check_request` is one atomic check-and-increment per request (a mutex, an SQLite
 //! `BEGIN IMMEDIATE` transaction, a Redis Lua script on Redis's clock), so concurrent requests can
 //! never overshoot a limit, and a denied request counts nothing. Token usage is known only after
-//! the response, so `add_tokens` records it then and `tokens_per_day` refuses the *next* request
-//! once the day's total has reached the limit (one response can end past it; none starts past it).
-//!
+//! the response, so the check also *reserves* the request's worst case (its `max_tokens` ceiling
+//! plus an estimate of its prompt) against `tokens_per_day`, in the same atomic step: concurrent
+//! requests cannot together start past the limit. `settle` then replaces the reservation with the
+//! real usage when the answer ends (a refund, usually). A request whose reservation does not fit
+//! is refused; its `Retry-After` is the end of the day when the day's count alone has reached the
+//! limit, else `RESERVATION_RETRY` (requests in flight may settle below their reservations).
+
 //! Every backend error is an `Err`: the proxy answers 503 (fail closed), never "allowed".
 
 mod memory;
@@ -87,6 +96,12 @@ pub fn hash_token(token: &str) -> TokenHash {
     Sha256::digest(token.as_bytes()).into()
 }
 
+/// Length of the `requests_per_minute` sliding window.
+pub(crate) const MINUTE_MS: i64 = 60_000;
+/// `Retry-After` for a request whose token reservation does not fit although the day's count is
+/// under the limit: the reservations of requests in flight usually shrink when they settle.
+pub(crate) const RESERVATION_RETRY: u64 = 60;
+
 /// One limit's state after a check, for the `x-ratelimit-*` headers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Window {
@@ -105,45 +120,71 @@ pub struct Decision {
     pub requests_per_minute: Option<Window>,
     pub requests_per_day: Option<Window>,
     pub tokens_per_day: Option<Window>,
+    /// The UTC day (unix days) the request was counted in: `settle` needs it.
+    pub day: i64,
 }
 
 /// Usage counts in the current windows, as a backend read them.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Counts {
+    /// Requests in the last 60 seconds (0 when `requests_per_minute` is not set).
     pub minute: u64,
+    /// Seconds until the oldest of those leaves the window (0 when there is none).
+    pub minute_reset: u64,
     pub day_requests: u64,
+    /// Today's tokens: settled usage plus the reservations of requests in flight.
     pub day_tokens: u64,
 }
 
-/// Seconds to the end of the current UTC minute and day at unix time `now`.
-pub(crate) fn to_reset(now: i64) -> (u64, u64) {
-    (
-        (60 - now.rem_euclid(60)) as u64,
-        (86_400 - now.rem_euclid(86_400)) as u64,
-    )
+/// Seconds until a request logged at `oldest_ms` leaves the sliding minute, rounded up.
+pub(crate) fn minute_reset(oldest_ms: Option<i64>, now_ms: i64) -> u64 {
+    oldest_ms.map_or(0, |o| {
+        ((o + MINUTE_MS - now_ms).max(1) as u64).div_ceil(1000)
+    })
 }
 
-/// The limit rule every backend applies: denied when a limit is reached (before counting this
-/// request), with `retry_after` the longest wait among exhausted limits. Redis runs the same rule
-/// in Lua (`redis.rs`); `decide` then only shapes its answer.
-pub(crate) fn would_deny(limits: &Limits, c: Counts, now: i64) -> u64 {
-    let (to_min, to_day) = to_reset(now);
+/// Seconds to the end of the current UTC day at unix time `now`.
+pub(crate) fn to_day_end(now: i64) -> u64 {
+    (86_400 - now.rem_euclid(86_400)) as u64
+}
+
+/// The limit rule every backend applies: denied when a limit is reached before counting this
+/// request, or when its token reservation `reserve` does not fit; `retry_after` is the longest
+/// wait among the exhausted limits. Redis runs the same rule in Lua (`redis.rs`); `decide` then
+/// only shapes its answer.
+pub(crate) fn would_deny(limits: &Limits, c: Counts, reserve: u64, now: i64) -> u64 {
+    let to_day = to_day_end(now);
     let mut retry = 0;
     if limits.requests_per_minute.is_some_and(|l| c.minute >= l) {
-        retry = retry.max(to_min);
+        retry = retry.max(c.minute_reset.max(1));
     }
     if limits.requests_per_day.is_some_and(|l| c.day_requests >= l) {
         retry = retry.max(to_day);
     }
-    if limits.tokens_per_day.is_some_and(|l| c.day_tokens >= l) {
-        retry = retry.max(to_day);
+    if let Some(l) = limits.tokens_per_day {
+        if c.day_tokens >= l {
+            retry = retry.max(to_day);
+        } else if c.day_tokens.saturating_add(reserve) > l {
+            retry = retry.max(RESERVATION_RETRY.min(to_day));
+        }
     }
     retry
 }
 
+/// Today's token count after a request reserved on `day` settles at `used`: on the same day the
+/// reservation is replaced by the usage; once the day has changed, the reservation stayed with
+/// the day it was made in and only usage beyond it is counted today.
+pub(crate) fn settled(tokens: u64, day: i64, today: i64, reserved: u64, used: u64) -> u64 {
+    if day == today {
+        tokens.saturating_add(used).saturating_sub(reserved)
+    } else {
+        tokens.saturating_add(used.saturating_sub(reserved))
+    }
+}
+
 /// Builds the decision from counts *after* the check (incremented when allowed).
 pub(crate) fn decide(limits: &Limits, after: Counts, retry_after: u64, now: i64) -> Decision {
-    let (to_min, to_day) = to_reset(now);
+    let to_day = to_day_end(now);
     let window = |limit: Option<u64>, used: u64, reset_after: u64| {
         limit.map(|limit| Window {
             limit,
@@ -154,9 +195,14 @@ pub(crate) fn decide(limits: &Limits, after: Counts, retry_after: u64, now: i64)
     Decision {
         allowed: retry_after == 0,
         retry_after,
-        requests_per_minute: window(limits.requests_per_minute, after.minute, to_min),
+        requests_per_minute: window(
+            limits.requests_per_minute,
+            after.minute,
+            after.minute_reset.max(1),
+        ),
         requests_per_day: window(limits.requests_per_day, after.day_requests, to_day),
         tokens_per_day: window(limits.tokens_per_day, after.day_tokens, to_day),
+        day: now.div_euclid(86_400),
     }
 }
 
@@ -171,10 +217,16 @@ pub trait Store: Send + Sync {
     /// Marks the token with this id revoked at `now`; false when there is no such id. Revoking a
     /// revoked token keeps its first revocation time.
     fn revoke_id(&self, id: &str, now: i64) -> Result<bool>;
-    /// Checks `user`'s limits and, when allowed, counts the request: one atomic step.
-    fn check_request(&self, user: &str, limits: &Limits) -> Result<Decision>;
+    /// Checks `user`'s limits and, when allowed, counts the request and reserves `reserve`
+    /// tokens against today's count: one atomic step.
+    fn check_request(&self, user: &str, limits: &Limits, reserve: u64) -> Result<Decision>;
+    /// Replaces a reservation of `reserved` tokens made on `day` (`Decision::day`) by the `used`
+    /// tokens (see [`settled`]).
+    fn settle(&self, user: &str, day: i64, reserved: u64, used: u64) -> Result<()>;
     /// Adds `n` provider tokens to `user`'s count for today.
-    fn add_tokens(&self, user: &str, n: u64) -> Result<()>;
+    fn add_tokens(&self, user: &str, n: u64) -> Result<()> {
+        self.settle(user, now().div_euclid(86_400), 0, n)
+    }
 }
 
 /// Opens the store a URL names. A relative `sqlite:` path is taken relative to `base` (the
@@ -208,9 +260,14 @@ pub fn open(url: &str, base: &Path) -> Result<Box<dyn Store>> {
 }
 
 pub fn now() -> i64 {
+    now_ms().div_euclid(1000)
+}
+
+/// Unix time in milliseconds (the sliding minute's resolution).
+pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// A new client token: `kgp_` + 30 random base62 characters + their CRC32 in base62.

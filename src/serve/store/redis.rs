@@ -31,37 +31,74 @@ use super::{Counts, Decision, Limits, Store, TokenHash, TokenRecord, decide};
 const TIMEOUT: Duration = Duration::from_secs(2);
 
 /// KEYS[1] = the user's usage key prefix; ARGV = limits per minute, per day, tokens per day
-/// (-1 = none). Returns {allowed, retry_after, minute, day_requests, day_tokens, now}, the
-/// counts after the check. The rule is `would_deny` in mod.rs.
+/// (-1 = none), the tokens to reserve, and (tests only) the time in ms instead of Redis's `TIME`.
+/// Returns {allowed, retry_after, minute, minute_reset, day_requests, day_tokens, now}, the
+/// counts after the check. The rule is `would_deny` in mod.rs; the sliding minute is a sorted
+/// set of request times (ms), trimmed here; each member is made unique by a per-user sequence.
 const CHECK: &str = r"
-local t = redis.call('TIME')
-local now = tonumber(t[1])
-local km = KEYS[1] .. ':m:' .. math.floor(now / 60)
-local kd = KEYS[1] .. ':d:' .. math.floor(now / 86400)
-local kt = KEYS[1] .. ':t:' .. math.floor(now / 86400)
-local m = tonumber(redis.call('GET', km) or '0')
+local now_ms
+if ARGV[5] then
+  now_ms = tonumber(ARGV[5])
+else
+  local t = redis.call('TIME')
+  now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local now = math.floor(now_ms / 1000)
+local day = math.floor(now / 86400)
+local kl = KEYS[1] .. ':log'
+local kd = KEYS[1] .. ':d:' .. day
+local kt = KEYS[1] .. ':t:' .. day
+local rpm, rpd, tpd = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local reserve = tonumber(ARGV[4])
+local m, oldest = 0, -1
+if rpm >= 0 then
+  redis.call('ZREMRANGEBYSCORE', kl, '-inf', now_ms - 60000)
+  m = redis.call('ZCARD', kl)
+  if m > 0 then oldest = tonumber(redis.call('ZRANGE', kl, 0, 0, 'WITHSCORES')[2]) end
+end
+local function reset(o)
+  if o < 0 then return 0 end
+  return math.ceil(math.max(1, o + 60000 - now_ms) / 1000)
+end
 local d = tonumber(redis.call('GET', kd) or '0')
 local tk = tonumber(redis.call('GET', kt) or '0')
-local rpm, rpd, tpd = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local to_min = 60 - now % 60
 local to_day = 86400 - now % 86400
 local retry = 0
-if rpm >= 0 and m >= rpm then retry = math.max(retry, to_min) end
+if rpm >= 0 and m >= rpm then retry = math.max(retry, math.max(1, reset(oldest))) end
 if rpd >= 0 and d >= rpd then retry = math.max(retry, to_day) end
-if tpd >= 0 and tk >= tpd then retry = math.max(retry, to_day) end
-if retry > 0 then return {0, retry, m, d, tk, now} end
-m = redis.call('INCR', km)
-redis.call('EXPIRE', km, 120)
+if tpd >= 0 then
+  if tk >= tpd then retry = math.max(retry, to_day)
+  elseif tk + reserve > tpd then retry = math.max(retry, math.min(60, to_day)) end
+end
+if retry > 0 then return {0, retry, m, reset(oldest), d, tk, now} end
+if rpm >= 0 then
+  local seq = redis.call('INCR', KEYS[1] .. ':seq')
+  redis.call('PEXPIRE', KEYS[1] .. ':seq', 120000)
+  redis.call('ZADD', kl, now_ms, string.format('%d:%d', now_ms, seq))
+  redis.call('PEXPIRE', kl, 120000)
+  m = m + 1
+  if oldest < 0 then oldest = now_ms end
+end
 d = redis.call('INCR', kd)
 redis.call('EXPIRE', kd, 90000)
-return {1, 0, m, d, tk, now}
+if reserve > 0 then
+  tk = redis.call('INCRBY', kt, reserve)
+  redis.call('EXPIRE', kt, 90000)
+end
+return {1, 0, m, reset(oldest), d, tk, now}
 ";
 
-/// KEYS[1] = the user's usage key prefix; ARGV[1] = tokens to add to today's count.
-const ADD_TOKENS: &str = r"
-local now = tonumber(redis.call('TIME')[1])
-local kt = KEYS[1] .. ':t:' .. math.floor(now / 86400)
-redis.call('INCRBY', kt, ARGV[1])
+/// KEYS[1] = the user's usage key prefix; ARGV = the day the reservation was made in, the tokens
+/// reserved, the tokens used. The rule is `settled` in mod.rs; the count never goes below 0.
+const SETTLE: &str = r"
+local today = math.floor(tonumber(redis.call('TIME')[1]) / 86400)
+local day, reserved, used = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local delta = used - reserved
+if day ~= today and delta < 0 then delta = 0 end
+if delta == 0 then return 0 end
+local kt = KEYS[1] .. ':t:' .. today
+local v = redis.call('INCRBY', kt, delta)
+if v < 0 then redis.call('SET', kt, 0) end
 redis.call('EXPIRE', kt, 90000)
 return 1
 ";
@@ -72,7 +109,7 @@ pub struct RedisStore {
     idle: Mutex<Vec<Connection>>,
     prefix: String,
     check: Script,
-    add_tokens: Script,
+    settle: Script,
 }
 
 impl RedisStore {
@@ -86,7 +123,7 @@ impl RedisStore {
             idle: Mutex::new(Vec::new()),
             prefix: prefix.to_string(),
             check: Script::new(CHECK),
-            add_tokens: Script::new(ADD_TOKENS),
+            settle: Script::new(SETTLE),
         };
         store.with(|c| redis::cmd("PING").query::<String>(c))?;
         Ok(store)
@@ -207,17 +244,47 @@ impl Store for RedisStore {
         Ok(true)
     }
 
-    fn check_request(&self, user: &str, limits: &Limits) -> Result<Decision> {
+    fn check_request(&self, user: &str, limits: &Limits, reserve: u64) -> Result<Decision> {
+        self.check_at(user, limits, reserve, None)
+    }
+
+    fn settle(&self, user: &str, day: i64, reserved: u64, used: u64) -> Result<()> {
+        let key = self.usage_key(user);
+        let arg = |n: u64| n.min(i64::MAX as u64) as i64;
+        self.with(|c| {
+            self.settle
+                .key(&key)
+                .arg(day)
+                .arg(arg(reserved))
+                .arg(arg(used))
+                .invoke::<i64>(c)
+        })?;
+        Ok(())
+    }
+}
+
+impl RedisStore {
+    /// `check_request`, on Redis's clock or (tests) at `now_ms`.
+    pub(crate) fn check_at(
+        &self,
+        user: &str,
+        limits: &Limits,
+        reserve: u64,
+        now_ms: Option<i64>,
+    ) -> Result<Decision> {
         let key = self.usage_key(user);
         let r: Vec<i64> = self.with(|c| {
-            self.check
-                .key(&key)
-                .arg(limit_arg(limits.requests_per_minute))
+            let mut call = self.check.key(&key);
+            call.arg(limit_arg(limits.requests_per_minute))
                 .arg(limit_arg(limits.requests_per_day))
                 .arg(limit_arg(limits.tokens_per_day))
-                .invoke(c)
+                .arg(limit_arg(Some(reserve)));
+            if let Some(t) = now_ms {
+                call.arg(t);
+            }
+            call.invoke(c)
         })?;
-        let [allowed, retry, m, d, tk, now] = r[..] else {
+        let [allowed, retry, m, m_reset, d, tk, now] = r[..] else {
             anyhow::bail!(
                 "the Redis store answered the limit check with {} values",
                 r.len()
@@ -225,18 +292,12 @@ impl Store for RedisStore {
         };
         let counts = Counts {
             minute: m.max(0) as u64,
+            minute_reset: m_reset.max(0) as u64,
             day_requests: d.max(0) as u64,
             day_tokens: tk.max(0) as u64,
         };
         let retry = if allowed == 1 { 0 } else { retry.max(1) as u64 };
         Ok(decide(limits, counts, retry, now))
-    }
-
-    fn add_tokens(&self, user: &str, n: u64) -> Result<()> {
-        let key = self.usage_key(user);
-        let n = n.min(i64::MAX as u64) as i64;
-        self.with(|c| self.add_tokens.key(&key).arg(n).invoke::<i64>(c))?;
-        Ok(())
     }
 }
 
@@ -249,7 +310,7 @@ impl RedisStore {
             idle: Mutex::new(Vec::new()),
             prefix: prefix.to_string(),
             check: Script::new(CHECK),
-            add_tokens: Script::new(ADD_TOKENS),
+            settle: Script::new(SETTLE),
         })
     }
 }

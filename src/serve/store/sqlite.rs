@@ -5,6 +5,10 @@
 //! two checks can never both read the same count (a plain `BEGIN` would let both read, then one
 //! fail or both write). `busy_timeout` makes a waiting check queue instead of failing.
 //!
+//! The sliding minute of `requests_per_minute` is the table `minute_log` (one row per request of
+//! the last minute, only when that limit is set), trimmed in the same transaction; its size per
+//! user is kept in `usage` (see `LOG_COUNTED`), so a check costs the same at 10 or 10 000 rows.
+//!
 //! The file is created 0600, its missing directories 0700: it lists who may use the proxy.
 //! SQLite gives the `-wal` and `-shm` files the database file's permissions.
 
@@ -15,7 +19,10 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::{Counts, Decision, Limits, Store, TokenHash, TokenRecord, decide, now, would_deny};
+use super::{
+    Counts, Decision, Limits, MINUTE_MS, Store, TokenHash, TokenRecord, decide, minute_reset,
+    now_ms, settled, would_deny,
+};
 
 pub struct SqliteStore {
     // rusqlite's Connection is Send but not Sync; one connection per store, used in turn.
@@ -40,6 +47,16 @@ CREATE TABLE IF NOT EXISTS usage (
     day_requests    INTEGER NOT NULL,
     day_tokens      INTEGER NOT NULL
 );
+-- One row per request of the last minute. WITHOUT ROWID: the rows live in the key's B-tree, so
+-- a request writes one tree, not a table and an index (37 µs a check instead of 65, measured at
+-- 12 000 rows). `n` is the user's request number of the day, which makes two requests in the
+-- same millisecond distinct.
+CREATE TABLE IF NOT EXISTS minute_log (
+    user TEXT NOT NULL,
+    at   INTEGER NOT NULL,
+    n    INTEGER NOT NULL,
+    PRIMARY KEY (user, at, n)
+) WITHOUT ROWID;
 ";
 
 impl SqliteStore {
@@ -97,45 +114,162 @@ fn record(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRecord> {
     })
 }
 
-/// The user's counts in the windows containing `now` (stale windows read as zero).
-fn counts(tx: &Connection, user: &str, now: i64) -> rusqlite::Result<Counts> {
+/// `usage.minute` holds this when `usage.minute_requests` is the number of the user's rows in
+/// `minute_log`, kept in step in the same transactions, so that a check reads one number instead
+/// of counting the window (a `COUNT(*)` over 10 000 rows cost 0.4 ms a check). Any other value
+/// (a row from an older keyguard, or one never checked per minute) makes the next check count
+/// the rows once.
+const LOG_COUNTED: i64 = -1;
+
+/// The user's day counts for the day containing `now` (a stale day reads as zero), and the
+/// stored size of their minute log when it is kept (`LOG_COUNTED`).
+fn counts(tx: &Connection, user: &str, now: i64) -> rusqlite::Result<(Counts, Option<u64>)> {
     let row: Option<(i64, i64, i64, i64, i64)> = tx
-        .query_row(
-            "SELECT minute, minute_requests, day, day_requests, day_tokens FROM usage WHERE user = ?1",
-            [user],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-        )
+        .prepare_cached(
+            "SELECT day, day_requests, day_tokens, minute, minute_requests FROM usage WHERE user = ?1",
+        )?
+        .query_row([user], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
         .optional()?;
-    let (minute, day) = (now.div_euclid(60), now.div_euclid(86_400));
     let mut c = Counts::default();
-    if let Some((m, mr, d, dr, dt)) = row {
-        if m == minute {
-            c.minute = mr as u64;
-        }
-        if d == day {
+    let mut logged = None;
+    if let Some((d, dr, dt, m, mr)) = row {
+        if d == now.div_euclid(86_400) {
             c.day_requests = dr as u64;
             c.day_tokens = dt as u64;
         }
+        if m == LOG_COUNTED {
+            logged = Some(mr.max(0) as u64);
+        }
     }
-    Ok(c)
+    Ok((c, logged))
 }
 
-fn save(tx: &Connection, user: &str, c: Counts, now: i64) -> rusqlite::Result<()> {
-    tx.execute(
-        "INSERT INTO usage (user, minute, minute_requests, day, day_requests, day_tokens)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-         ON CONFLICT(user) DO UPDATE SET minute = ?2, minute_requests = ?3, day = ?4,
-             day_requests = ?5, day_tokens = ?6",
-        params![
-            user,
-            now.div_euclid(60),
-            c.minute as i64,
-            now.div_euclid(86_400),
-            c.day_requests as i64,
-            c.day_tokens.min(i64::MAX as u64) as i64
-        ],
-    )?;
+/// Trims the user's sliding minute at `now_ms` and reads it into `c`. True when the stored log
+/// size must be written back (rows were trimmed, or it was not stored yet).
+fn minute(
+    tx: &Connection,
+    user: &str,
+    now_ms: i64,
+    logged: Option<u64>,
+    c: &mut Counts,
+) -> rusqlite::Result<bool> {
+    // Cached statements: these run on every request of a user with a per-minute limit.
+    let trimmed = tx
+        .prepare_cached("DELETE FROM minute_log WHERE user = ?1 AND at <= ?2")?
+        .execute(params![user, now_ms - MINUTE_MS])? as u64;
+    let n = match logged {
+        Some(n) => n.saturating_sub(trimmed),
+        None => tx
+            .prepare_cached("SELECT COUNT(*) FROM minute_log WHERE user = ?1")?
+            .query_row([user], |r| r.get::<_, i64>(0))? as u64,
+    };
+    let oldest: Option<i64> = tx
+        .prepare_cached("SELECT at FROM minute_log WHERE user = ?1 ORDER BY at LIMIT 1")?
+        .query_row([user], |r| r.get(0))
+        .optional()?;
+    c.minute = n;
+    c.minute_reset = minute_reset(oldest, now_ms);
+    Ok(trimmed > 0 || logged.is_none())
+}
+
+/// Writes the day counts, and the minute log's size when `log` is given (else the stored
+/// minute columns are left as they are).
+fn save(
+    tx: &Connection,
+    user: &str,
+    c: Counts,
+    now: i64,
+    log: Option<u64>,
+) -> rusqlite::Result<()> {
+    let day = now.div_euclid(86_400);
+    let tokens = c.day_tokens.min(i64::MAX as u64) as i64;
+    match log {
+        Some(n) => tx
+            .prepare_cached(
+                "INSERT INTO usage (user, minute, minute_requests, day, day_requests, day_tokens)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT(user) DO UPDATE SET minute = ?2, minute_requests = ?3, day = ?4,
+                     day_requests = ?5, day_tokens = ?6",
+            )?
+            .execute(params![
+                user,
+                LOG_COUNTED,
+                n as i64,
+                day,
+                c.day_requests as i64,
+                tokens
+            ])?,
+        None => tx
+            .prepare_cached(
+                "INSERT INTO usage (user, minute, minute_requests, day, day_requests, day_tokens)
+                 VALUES (?1, 0, 0, ?2, ?3, ?4)
+                 ON CONFLICT(user) DO UPDATE SET day = ?2, day_requests = ?3, day_tokens = ?4",
+            )?
+            .execute(params![user, day, c.day_requests as i64, tokens])?,
+    };
     Ok(())
+}
+
+impl SqliteStore {
+    /// `check_request` with the clock given (tests move it); it is read inside the write lock,
+    /// so checks are ordered as their times are.
+    pub(crate) fn check_at(
+        &self,
+        user: &str,
+        limits: &Limits,
+        reserve: u64,
+        clock: impl Fn() -> i64,
+    ) -> Result<Decision> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let now_ms = clock();
+        let now = now_ms.div_euclid(1000);
+        let (mut c, logged) = counts(&tx, user, now)?;
+        let per_minute = limits.requests_per_minute.is_some();
+        let mut log_changed = per_minute && minute(&tx, user, now_ms, logged, &mut c)?;
+        let retry = would_deny(limits, c, reserve, now);
+        if retry == 0 {
+            if per_minute {
+                tx.prepare_cached("INSERT INTO minute_log (user, at, n) VALUES (?1, ?2, ?3)")?
+                    .execute(params![user, now_ms, (c.day_requests + 1) as i64])?;
+                c.minute += 1;
+                if c.minute_reset == 0 {
+                    c.minute_reset = minute_reset(Some(now_ms), now_ms);
+                }
+                log_changed = true;
+            }
+            c.day_requests += 1;
+            c.day_tokens = c.day_tokens.saturating_add(reserve);
+        }
+        if retry == 0 || log_changed {
+            save(&tx, user, c, now, log_changed.then_some(c.minute))?;
+        }
+        tx.commit()?;
+        Ok(decide(limits, c, retry, now))
+    }
+
+    pub(crate) fn settle_at(
+        &self,
+        user: &str,
+        day: i64,
+        reserved: u64,
+        used: u64,
+        clock: impl Fn() -> i64,
+    ) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let now = clock().div_euclid(1000);
+        let (mut c, _) = counts(&tx, user, now)?;
+        let before = c.day_tokens;
+        c.day_tokens = settled(c.day_tokens, day, now.div_euclid(86_400), reserved, used);
+        if c.day_tokens != before {
+            save(&tx, user, c, now, None)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
 }
 
 impl Store for SqliteStore {
@@ -175,30 +309,11 @@ impl Store for SqliteStore {
         Ok(n > 0)
     }
 
-    fn check_request(&self, user: &str, limits: &Limits) -> Result<Decision> {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        // The clock is read inside the write lock, so checks are ordered as their times are.
-        let now = now();
-        let mut c = counts(&tx, user, now)?;
-        let retry = would_deny(limits, c, now);
-        if retry == 0 {
-            c.minute += 1;
-            c.day_requests += 1;
-            save(&tx, user, c, now)?;
-        }
-        tx.commit()?;
-        Ok(decide(limits, c, retry, now))
+    fn check_request(&self, user: &str, limits: &Limits, reserve: u64) -> Result<Decision> {
+        self.check_at(user, limits, reserve, now_ms)
     }
 
-    fn add_tokens(&self, user: &str, n: u64) -> Result<()> {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let now = now();
-        let mut c = counts(&tx, user, now)?;
-        c.day_tokens = c.day_tokens.saturating_add(n);
-        save(&tx, user, c, now)?;
-        tx.commit()?;
-        Ok(())
+    fn settle(&self, user: &str, day: i64, reserved: u64, used: u64) -> Result<()> {
+        self.settle_at(user, day, reserved, used, now_ms)
     }
 }

@@ -71,6 +71,9 @@ macro_rules! contract {
 contract!(tokens_issue_lookup_revoke_expire);
 contract!(requests_per_day_exact_under_concurrency);
 contract!(per_minute_and_tokens_per_day);
+contract!(tokens_per_day_reservations_exact_under_concurrency);
+contract!(requests_per_minute_exact_under_concurrency);
+contract!(settle_refunds_and_survives_a_day_change);
 
 fn tokens_issue_lookup_revoke_expire(f: &Factory) {
     let store = f();
@@ -153,7 +156,7 @@ fn requests_per_day_exact_under_concurrency(f: &Factory) {
             let barrier = barrier.clone();
             std::thread::spawn(move || {
                 barrier.wait();
-                store.check_request("racer", &limits).unwrap()
+                store.check_request("racer", &limits, 0).unwrap()
             })
         })
         .collect();
@@ -174,7 +177,7 @@ fn requests_per_day_exact_under_concurrency(f: &Factory) {
     // Another user is untouched.
     assert!(
         stores[0]
-            .check_request("bystander", &limits)
+            .check_request("bystander", &limits, 0)
             .unwrap()
             .allowed
     );
@@ -188,14 +191,14 @@ fn per_minute_and_tokens_per_day(f: &Factory) {
         tokens_per_day: None,
     };
     for left in [2, 1, 0] {
-        let d = store.check_request("carol", &per_minute).unwrap();
+        let d = store.check_request("carol", &per_minute, 0).unwrap();
         assert!(d.allowed);
         assert_eq!(d.retry_after, 0);
         assert_eq!(d.requests_per_minute.unwrap().remaining, left);
         assert_eq!(d.requests_per_day.unwrap().remaining, 97 + left);
         assert!(d.tokens_per_day.is_none());
     }
-    let d = store.check_request("carol", &per_minute).unwrap();
+    let d = store.check_request("carol", &per_minute, 0).unwrap();
     assert!(!d.allowed);
     assert!((1..=60).contains(&d.retry_after), "{d:?}");
     // A denied request is not counted against the day.
@@ -205,17 +208,215 @@ fn per_minute_and_tokens_per_day(f: &Factory) {
         tokens_per_day: Some(100),
         ..Limits::default()
     };
-    assert!(store.check_request("dave", &tokens).unwrap().allowed);
+    assert!(store.check_request("dave", &tokens, 0).unwrap().allowed);
     store.add_tokens("dave", 60).unwrap();
-    let d = store.check_request("dave", &tokens).unwrap();
+    let d = store.check_request("dave", &tokens, 0).unwrap();
     assert!(d.allowed);
     assert_eq!(d.tokens_per_day.unwrap().remaining, 40);
     // The response that crosses the limit is counted in full; the next request is refused.
     store.add_tokens("dave", 50).unwrap();
-    let d = f().check_request("dave", &tokens).unwrap();
+    let d = f().check_request("dave", &tokens, 0).unwrap();
     assert!(!d.allowed);
     assert_eq!(d.tokens_per_day.unwrap().remaining, 0);
     assert_eq!(d.retry_after, d.tokens_per_day.unwrap().reset_after);
+}
+
+/// 100 threads each reserve 30 tokens of a 1000-token day and then use all 30: exactly 33 start
+/// (990 tokens), none past the limit, whatever the interleaving of checks and settlements.
+fn tokens_per_day_reservations_exact_under_concurrency(f: &Factory) {
+    let limits = Limits {
+        tokens_per_day: Some(1000),
+        ..Limits::default()
+    };
+    let stores: Vec<Arc<dyn Store>> = (0..4).map(|_| f()).collect();
+    let barrier = Arc::new(Barrier::new(100));
+    let threads: Vec<_> = (0..100)
+        .map(|i| {
+            let store = stores[i % stores.len()].clone();
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                barrier.wait();
+                let d = store.check_request("spender", &limits, 30).unwrap();
+                if d.allowed {
+                    store.settle("spender", d.day, 30, 30).unwrap();
+                }
+                d
+            })
+        })
+        .collect();
+    let decisions: Vec<Decision> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    assert_eq!(decisions.iter().filter(|d| d.allowed).count(), 33);
+    for d in decisions.iter().filter(|d| !d.allowed) {
+        // Refused for the reservation, not for a spent day: a short wait.
+        assert!((1..=RESERVATION_RETRY).contains(&d.retry_after), "{d:?}");
+    }
+    let store = &stores[0];
+    let d = store.check_request("spender", &limits, 0).unwrap();
+    assert_eq!(d.tokens_per_day.unwrap().remaining, 10);
+    // A reservation that does not fit is refused and counts nothing; one that fits is taken.
+    let d = store.check_request("spender", &limits, 11).unwrap();
+    assert!(!d.allowed);
+    assert_eq!(d.tokens_per_day.unwrap().remaining, 10);
+    let d = store.check_request("spender", &limits, 10).unwrap();
+    assert!(d.allowed);
+    assert_eq!(d.tokens_per_day.unwrap().remaining, 0);
+    // Settling below the reservation gives the rest back.
+    store.settle("spender", d.day, 10, 4).unwrap();
+    let d = f().check_request("spender", &limits, 0).unwrap();
+    assert_eq!(d.tokens_per_day.unwrap().remaining, 6);
+}
+
+/// The sliding minute is counted in the same atomic step: 100 threads race for 30 a minute.
+fn requests_per_minute_exact_under_concurrency(f: &Factory) {
+    let limits = Limits {
+        requests_per_minute: Some(30),
+        ..Limits::default()
+    };
+    let stores: Vec<Arc<dyn Store>> = (0..4).map(|_| f()).collect();
+    let barrier = Arc::new(Barrier::new(100));
+    let threads: Vec<_> = (0..100)
+        .map(|i| {
+            let store = stores[i % stores.len()].clone();
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                barrier.wait();
+                store.check_request("burst", &limits, 0).unwrap()
+            })
+        })
+        .collect();
+    let decisions: Vec<Decision> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    assert_eq!(decisions.iter().filter(|d| d.allowed).count(), 30);
+    for d in decisions.iter().filter(|d| !d.allowed) {
+        assert!((1..=60).contains(&d.retry_after), "{d:?}");
+        assert_eq!(d.requests_per_minute.unwrap().remaining, 0);
+    }
+}
+
+fn settle_refunds_and_survives_a_day_change(f: &Factory) {
+    let store = f();
+    let limits = Limits {
+        tokens_per_day: Some(100),
+        ..Limits::default()
+    };
+    let remaining = || {
+        store
+            .check_request("kim", &limits, 0)
+            .unwrap()
+            .tokens_per_day
+            .unwrap()
+            .remaining
+    };
+    let d = store.check_request("kim", &limits, 80).unwrap();
+    assert!(d.allowed);
+    assert_eq!(d.tokens_per_day.unwrap().remaining, 20);
+    // The answer used 25 of the 80 reserved.
+    store.settle("kim", d.day, 80, 25).unwrap();
+    assert_eq!(remaining(), 75);
+    // A stream that began yesterday: its 50 reserved stayed with yesterday; the 20 beyond count
+    // today.
+    store.settle("kim", d.day - 1, 50, 70).unwrap();
+    assert_eq!(remaining(), 55);
+    // A refund larger than the count leaves 0, not a negative or wrapped count.
+    store.settle("kim", d.day, 1000, 0).unwrap();
+    assert_eq!(remaining(), 100);
+    // `add_tokens` is a settlement without reservation.
+    store.add_tokens("kim", 30).unwrap();
+    assert_eq!(remaining(), 70);
+}
+
+/// The sliding minute at chosen times: 3 per minute, used up at second 59.5 of a clock minute.
+/// A fixed clock minute would allow 3 more half a second later; the sliding one waits until the
+/// first three are 60 s old.
+fn sliding_minute(check: &dyn Fn(i64) -> Decision) {
+    let t0 = 1_767_225_600_000 + 59_500;
+    for left in [2, 1, 0] {
+        let d = check(t0);
+        assert!(d.allowed);
+        assert_eq!(d.requests_per_minute.unwrap().remaining, left);
+        assert_eq!(d.requests_per_minute.unwrap().reset_after, 60);
+    }
+    let d = check(t0);
+    assert!(!d.allowed);
+    assert_eq!(d.retry_after, 60);
+    let d = check(t0 + 1_000);
+    assert!(!d.allowed, "a new clock minute must not reset the window");
+    assert_eq!(d.retry_after, 59);
+    let d = check(t0 + 59_999);
+    assert!(!d.allowed);
+    assert_eq!(d.retry_after, 1);
+    let d = check(t0 + 60_000);
+    assert!(d.allowed, "{d:?}");
+    assert_eq!(d.requests_per_minute.unwrap().remaining, 2);
+    // Refused checks were not logged: the window holds only this one.
+    let d = check(t0 + 60_001);
+    assert_eq!(d.requests_per_minute.unwrap().remaining, 1);
+}
+
+const THREE_PER_MINUTE: Limits = Limits {
+    requests_per_minute: Some(3),
+    requests_per_day: None,
+    tokens_per_day: None,
+};
+
+#[test]
+fn sliding_minute_memory() {
+    let store = MemoryStore::new();
+    sliding_minute(&|t| store.check_at("lee", &THREE_PER_MINUTE, 0, t));
+}
+
+#[test]
+fn sliding_minute_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("s.db")).unwrap();
+    sliding_minute(&|t| store.check_at("lee", &THREE_PER_MINUTE, 0, || t).unwrap());
+}
+
+#[test]
+fn sliding_minute_redis() {
+    let Some(url) = redis_url() else { return };
+    let store = RedisStore::open(&url, &format!("kgtest:{}", new_id().unwrap())).unwrap();
+    sliding_minute(&|t| {
+        store
+            .check_at("lee", &THREE_PER_MINUTE, 0, Some(t))
+            .unwrap()
+    });
+}
+
+/// A store file written by a keyguard with fixed minutes (`usage.minute` a minute number, its
+/// count in `minute_requests`, no `minute_log`): the first check counts the log instead of
+/// trusting the old count.
+#[test]
+fn sqlite_reads_an_older_files_minute_count_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    drop(SqliteStore::open(&path).unwrap());
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    raw.execute(
+        "INSERT INTO usage (user, minute, minute_requests, day, day_requests, day_tokens)
+         VALUES ('old', 29453760, 3, 20454, 3, 0)",
+        [],
+    )
+    .unwrap();
+    drop(raw);
+    let store = SqliteStore::open(&path).unwrap();
+    let t = 29_453_760 * 60_000 + 30_000;
+    let d = store.check_at("old", &THREE_PER_MINUTE, 0, || t).unwrap();
+    assert!(d.allowed, "{d:?}");
+    assert_eq!(d.requests_per_minute.unwrap().remaining, 2);
+    for _ in 0..2 {
+        assert!(
+            store
+                .check_at("old", &THREE_PER_MINUTE, 0, || t)
+                .unwrap()
+                .allowed
+        );
+    }
+    assert!(
+        !store
+            .check_at("old", &THREE_PER_MINUTE, 0, || t + 59_999)
+            .unwrap()
+            .allowed
+    );
 }
 
 #[test]
@@ -228,7 +429,7 @@ fn sqlite_counts_and_tokens_survive_reopening() {
     let (token, _) = {
         let store = f();
         for _ in 0..3 {
-            assert!(store.check_request("erin", &limits).unwrap().allowed);
+            assert!(store.check_request("erin", &limits, 0).unwrap().allowed);
         }
         store.add_tokens("erin", 7).unwrap();
         issue(&*store, "erin", None, now()).unwrap()
@@ -239,10 +440,10 @@ fn sqlite_counts_and_tokens_survive_reopening() {
         authenticate(&*store, &token, now()).unwrap(),
         Auth::Valid(_)
     ));
-    let d = store.check_request("erin", &limits).unwrap();
+    let d = store.check_request("erin", &limits, 0).unwrap();
     assert_eq!(d.requests_per_day.unwrap().remaining, 1);
-    assert!(store.check_request("erin", &limits).unwrap().allowed);
-    assert!(!store.check_request("erin", &limits).unwrap().allowed);
+    assert!(store.check_request("erin", &limits, 0).unwrap().allowed);
+    assert!(!store.check_request("erin", &limits, 0).unwrap().allowed);
     drop(dir);
 }
 
@@ -253,7 +454,7 @@ fn sqlite_file_is_private() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(".keyguard/serve.db");
     let store = SqliteStore::open(&path).unwrap();
-    store.check_request("frank", &Limits::default()).unwrap();
+    store.check_request("frank", &Limits::default(), 0).unwrap();
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&path), 0o600);
     assert_eq!(mode(&dir.path().join(".keyguard")), 0o700);
@@ -278,7 +479,7 @@ fn two_redis_instances_share_one_limit() {
             let barrier = barrier.clone();
             std::thread::spawn(move || {
                 barrier.wait();
-                store.check_request("shared", &limits).unwrap().allowed
+                store.check_request("shared", &limits, 0).unwrap().allowed
             })
         })
         .collect();
@@ -313,7 +514,7 @@ fn unreachable_redis_is_an_error_not_allowed() {
     );
     // A store whose Redis went away after start: every call fails, none is allowed.
     let store = RedisStore::unchecked(&url, "keyguard").unwrap();
-    assert!(store.check_request("henry", &Limits::default()).is_err());
+    assert!(store.check_request("henry", &Limits::default(), 0).is_err());
     assert!(store.add_tokens("henry", 1).is_err());
     assert!(store.lookup(&hash_token("kgp_x")).is_err());
 }
@@ -412,17 +613,17 @@ fn redis_going_away_mid_run_fails_closed_then_recovers() {
     };
     let server = PrivateRedis::start(dir.path());
     let store = RedisStore::open(&url, "keyguard").unwrap();
-    assert!(store.check_request("ivy", &limits).unwrap().allowed);
+    assert!(store.check_request("ivy", &limits, 0).unwrap().allowed);
     drop(server);
     for _ in 0..3 {
-        let err = store.check_request("ivy", &limits).unwrap_err();
+        let err = store.check_request("ivy", &limits, 0).unwrap_err();
         let msg = format!("{err:#}");
         assert!(msg.contains("Redis store"), "{msg}");
     }
     assert!(store.add_tokens("ivy", 5).is_err());
     // Back (empty: this server keeps nothing on disk), and the same store reconnects.
     let _server = PrivateRedis::start(dir.path());
-    let d = store.check_request("ivy", &limits).unwrap();
+    let d = store.check_request("ivy", &limits, 0).unwrap();
     assert!(d.allowed);
     assert_eq!(d.requests_per_day.unwrap().remaining, 9);
 }
