@@ -95,6 +95,10 @@ pub struct ServeConfig {
     pub max_body_bytes: Option<toml::Value>,
     #[serde(default)]
     pub routes: Option<toml::Value>,
+    #[serde(default)]
+    pub metrics_token: Option<toml::Value>,
+    #[serde(default)]
+    pub max_connections: Option<toml::Value>,
 }
 
 impl Config {

@@ -32,6 +32,10 @@ pub const DEFAULT_MAX_BODY_BYTES: u64 = 64 * 1024;
 /// The ceiling when a route names none: enough for a chat answer, small enough that a stolen
 /// client token cannot run up long generations.
 pub const DEFAULT_MAX_TOKENS: u32 = 1024;
+/// Concurrent client connections: enough for a reverse proxy's pool or a team's browsers, few
+/// enough that held-open connections cannot use up the process's file descriptors (often 1024),
+/// which the upstream connections and the store share.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeConfigError {
@@ -178,6 +182,11 @@ pub struct ServeConfig {
     pub cors_origins: Vec<String>,
     pub max_body_bytes: u64,
     pub routes: Vec<Route>,
+    /// `metrics_token = "env:VAR"`: the variable holding the bearer token `GET /metrics` needs
+    /// (required off loopback for /metrics to be served at all).
+    pub metrics_token: Option<String>,
+    /// At most this many client connections at once; the rest wait in the listen backlog.
+    pub max_connections: usize,
 }
 
 impl ServeConfig {
@@ -248,6 +257,36 @@ impl ServeConfig {
                     )));
                 }
             },
+        };
+
+        let metrics_token = match &raw.metrics_token {
+            None => None,
+            Some(t) => Some(
+                t.get_ref()
+                    .trim()
+                    .strip_prefix("env:")
+                    .filter(|var| crate::run::check_env_name(var).is_ok())
+                    .map(str::to_string)
+                    .ok_or_else(|| {
+                        // Never quoted: it may be the token itself.
+                        invalid(format!(
+                            "{}: `metrics_token` must name an environment variable, e.g. metrics_token = \"env:KEYGUARD_METRICS_TOKEN\", not hold the token",
+                            at(t.span())
+                        ))
+                    })?,
+            ),
+        };
+        let max_connections = match &raw.max_connections {
+            None => DEFAULT_MAX_CONNECTIONS,
+            Some(m) => usize::try_from(*m.get_ref())
+                .ok()
+                .filter(|n| (1..=100_000).contains(n))
+                .ok_or_else(|| {
+                    invalid(format!(
+                        "{}: `max_connections` must be a whole number from 1 to 100000 (default {DEFAULT_MAX_CONNECTIONS})",
+                        at(m.span())
+                    ))
+                })?,
         };
 
         if raw.routes.is_empty() {
@@ -328,6 +367,8 @@ impl ServeConfig {
             cors_origins,
             max_body_bytes,
             routes,
+            metrics_token,
+            max_connections,
         })
     }
 
@@ -370,6 +411,8 @@ struct RawServe {
     listen: Option<Spanned<String>>,
     cors_origins: Option<Vec<Spanned<String>>>,
     max_body_bytes: Option<Spanned<RawSize>>,
+    metrics_token: Option<Spanned<String>>,
+    max_connections: Option<Spanned<i64>>,
     #[serde(default)]
     routes: Vec<RawRoute>,
     /// Owned by the store module (`store = "sqlite:…"`, `[serve.limits]`); accepted here so the

@@ -14,6 +14,7 @@ mod reports;
 mod rotate;
 mod scan;
 mod serve;
+mod serve_input;
 mod staged;
 mod support;
 mod token;

@@ -31,11 +31,11 @@ const ANTHROPIC_SSE: &str = concat!(
 );
 
 /// A fake provider key matching no known format (a route refuses another provider's format).
-fn provider_key(seed: u64) -> String {
+pub(crate) fn provider_key(seed: u64) -> String {
     format!("pk-test-{}", Fakes::new(seed).alnum(40))
 }
 
-fn mock_upstream(key: &str) -> Server {
+pub(crate) fn mock_upstream(key: &str) -> Server {
     let server = Server::start();
     // Specific mocks first: wiremock matches in mount order.
     server.mount(
@@ -174,13 +174,13 @@ max_tokens = 256
     (dir, token)
 }
 
-struct Reply {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    body: String,
+pub(crate) struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
 }
 
-fn call(
+pub(crate) fn call(
     method: reqwest::Method,
     url: &str,
     headers: &[(&str, &str)],
@@ -210,12 +210,12 @@ fn call(
     }
 }
 
-fn post(url: &str, headers: &[(&str, &str)], body: Value) -> Reply {
+pub(crate) fn post(url: &str, headers: &[(&str, &str)], body: Value) -> Reply {
     call(reqwest::Method::POST, url, headers, Some(body))
 }
 
 /// The key in no response (body or headers) and not in the log.
-fn assert_no_key(key: &str, replies: &[Reply], log: &str) {
+pub(crate) fn assert_no_key(key: &str, replies: &[Reply], log: &str) {
     for r in replies {
         assert!(!r.body.contains(key), "key in a response body: {}", r.body);
         for (name, v) in &r.headers {
@@ -229,7 +229,7 @@ fn assert_no_key(key: &str, replies: &[Reply], log: &str) {
     assert!(!log.contains(&key[8..20]), "part of the key in the log");
 }
 
-fn metric(text: &str, name: &str) -> u64 {
+pub(crate) fn metric(text: &str, name: &str) -> u64 {
     text.lines()
         .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
         .unwrap_or_else(|| panic!("{name} not in {text}"))
