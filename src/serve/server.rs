@@ -7,8 +7,17 @@
 //! the route's upstream; streamed answers pass through chunk by chunk while `usage::StreamMeter`
 //! counts tokens, recorded when the stream ends or the client goes away.
 //!
-//! Never logged or returned: the provider key, client tokens, Authorization headers, bodies.
+//! Never logged or returned: the provider key, client tokens, Authorization headers, bodies
+//! (`--log-bodies` logs bodies, scrubbed: `scrub_for_log`).
 //! Upstream headers reach the client only from `FORWARDED_HEADERS`.
+//!
+//! Transport (`serve`): hyper's HTTP/1 connection driven by our own accept loop, because
+//! `axum::serve` gives hyper no timer and so no header read timeout. Per connection: the head
+//! within `HEADER_TIMEOUT` (idle keep-alive included), at most `MAX_HEADER_BYTES` of it (431),
+//! the body within `BODY_TIMEOUT`; at most `max_connections` connections, the rest wait in the
+//! backlog. SIGTERM closes the listener, lets each connection finish its request in flight
+//! (streams included) and exits when all are done or `SHUTDOWN_DEADLINE` has passed.
+//! Off loopback, `/metrics` needs `[serve] metrics_token` (else 404): it shows the traffic.
 //!
 //! Provider header facts: OpenAI takes `Authorization: Bearer KEY`; Anthropic `x-api-key` plus
 //! `anthropic-version` (`2023-06-01` when the client sends none); Gemini `x-goog-api-key`

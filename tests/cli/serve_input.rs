@@ -697,3 +697,149 @@ fn serve_sighup_rereads_a_keychain_key_secret_service() {
     assert_no_key(&first, &replies, &log);
     assert_no_key(&second, &replies, &log);
 }
+
+/// An upstream that holds one streamed completion until told to answer: its URL, a receiver
+/// that hears when the request has arrived, and the sender that releases the answer.
+fn held_upstream() -> (
+    String,
+    std::sync::mpsc::Receiver<()>,
+    std::sync::mpsc::Sender<()>,
+) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (arrived_tx, arrived) = std::sync::mpsc::channel();
+    let (release, release_rx) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        let Ok((mut stream, _)) = listener.accept() else {
+            return;
+        };
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 8192];
+        // The request head and body are small: wait for the body's closing brace.
+        while !seen.ends_with(b"}") {
+            match stream.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => seen.extend_from_slice(&buf[..n]),
+            }
+        }
+        let _ = arrived_tx.send(());
+        if release_rx.recv().is_err() {
+            return;
+        }
+        let events = concat!(
+            "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"late answer\"}}],\"usage\":null}\n\n",
+            "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2,\"total_tokens\":3}}\n\n",
+            "data: [DONE]\n\n",
+        );
+        let _ = stream.write_all(
+            format!("HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n{events}")
+                .as_bytes(),
+        );
+    });
+    (url, arrived, release)
+}
+
+#[test]
+fn serve_input_sigterm_stops_accepting_and_lets_the_stream_in_flight_finish() {
+    let key = provider_key(89);
+    let (upstream, arrived, release) = held_upstream();
+    let (dir, token) = setup("");
+    let mut proxy = Proxy::start(
+        dir.path(),
+        &upstream,
+        &key,
+        &["--listen", "127.0.0.1:0"],
+        &[],
+    );
+    let chat = format!("{}/v1/chat/completions", proxy.url);
+    let bearer = format!("Bearer {token}");
+    let in_flight = std::thread::spawn(move || {
+        post(
+            &chat,
+            &[("authorization", bearer.as_str())],
+            json!({"model": "gpt-4o-mini", "stream": true, "messages": [{"role": "user", "content": "hi"}]}),
+        )
+    });
+    arrived
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the request did not reach the upstream");
+
+    let ok = Command::new("kill")
+        .args(["-TERM", &proxy.child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    proxy.wait_for_log("stopping");
+    // No longer accepting: a new connection is refused.
+    assert!(
+        TcpStream::connect(proxy.addr()).is_err(),
+        "still accepting after SIGTERM"
+    );
+    // The answer in flight still arrives whole.
+    release.send(()).unwrap();
+    let r = in_flight.join().unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body.contains("late answer") && r.body.contains("data: [DONE]"),
+        "{}",
+        r.body
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = proxy.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "serve did not exit after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+    let log = proxy.log();
+    assert!(!log.contains("deadline reached"), "{log}");
+    assert_no_key(&key, &[r], &log);
+}
+
+#[test]
+fn serve_input_max_connections_makes_further_clients_wait_not_fail() {
+    let key = provider_key(90);
+    let upstream = mock_upstream(&key);
+    let (dir, _token) = setup("max_connections = 1");
+    let proxy = Proxy::start(
+        dir.path(),
+        &upstream.uri(),
+        &key,
+        &["--listen", "127.0.0.1:0"],
+        &[("KEYGUARD_SERVE_HEADER_TIMEOUT_MS", "60000")],
+    );
+    let addr = proxy.addr();
+    // One client holds the only connection, sending nothing.
+    let holder = TcpStream::connect(&addr).unwrap();
+    // The next one connects (the kernel's backlog) but is not served while the first is open.
+    let mut waiting = TcpStream::connect(&addr).unwrap();
+    waiting
+        .write_all(
+            format!("GET /healthz HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .unwrap();
+    waiting
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let mut buf = [0u8; 256];
+    match waiting.read(&mut buf) {
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ) => {}
+        other => panic!("served beyond max_connections: {other:?}"),
+    }
+    // The first goes away: the waiting client is served.
+    drop(holder);
+    let got = read_until_closed(&mut waiting);
+    assert!(got.starts_with("HTTP/1.1 200"), "{got}");
+    assert_no_key(&key, &[], &proxy.log());
+}
