@@ -843,3 +843,36 @@ fn serve_input_max_connections_makes_further_clients_wait_not_fail() {
     assert!(got.starts_with("HTTP/1.1 200"), "{got}");
     assert_no_key(&key, &[], &proxy.log());
 }
+
+#[test]
+fn serve_input_the_header_timeout_does_not_cut_a_slow_answer() {
+    let key = provider_key(91);
+    let (upstream, arrived, release) = held_upstream();
+    let (dir, token) = setup("");
+    let proxy = Proxy::start(
+        dir.path(),
+        &upstream,
+        &key,
+        &["--listen", "127.0.0.1:0"],
+        &[("KEYGUARD_SERVE_HEADER_TIMEOUT_MS", "200")],
+    );
+    let chat = format!("{}/v1/chat/completions", proxy.url);
+    let bearer = format!("Bearer {token}");
+    let waiting = std::thread::spawn(move || {
+        post(
+            &chat,
+            &[("authorization", bearer.as_str())],
+            json!({"model": "gpt-4o-mini", "stream": true, "messages": [{"role": "user", "content": "hi"}]}),
+        )
+    });
+    arrived
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the request did not reach the upstream");
+    // The upstream thinks for several header timeouts: the client's connection must stay.
+    std::thread::sleep(Duration::from_millis(1000));
+    release.send(()).unwrap();
+    let r = waiting.join().unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("late answer"), "{}", r.body);
+    assert_no_key(&key, &[r], &proxy.log());
+}
