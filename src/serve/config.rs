@@ -632,6 +632,29 @@ requests_per_minute = 20
 "#;
 
     #[test]
+    fn metrics_token_is_a_variable_name_and_max_connections_is_bounded() {
+        let routes = "[[serve.routes]]\nprovider = \"openai\"\nkey = \"env:K\"\nmodels = [\"m\"]\n";
+        let c = parse(&format!("[serve]\n{routes}")).unwrap();
+        assert_eq!(c.metrics_token, None);
+        assert_eq!(c.max_connections, DEFAULT_MAX_CONNECTIONS);
+        let c = parse(&format!(
+            "[serve]\nmetrics_token = \"env:KG_METRICS\"\nmax_connections = 8\n{routes}"
+        ))
+        .unwrap();
+        assert_eq!(c.metrics_token.as_deref(), Some("KG_METRICS"));
+        assert_eq!(c.max_connections, 8);
+        // A token written into the file is refused and not quoted back.
+        let literal = fake_openai_key();
+        let e = parse(&format!("[serve]\nmetrics_token = \"{literal}\"\n{routes}")).unwrap_err();
+        assert!(e.contains("line 2") && e.contains("env:"), "{e}");
+        assert!(!e.contains(&literal[..20]), "{e}");
+        for bad in ["0", "-1", "1000000"] {
+            let e = parse(&format!("[serve]\nmax_connections = {bad}\n{routes}")).unwrap_err();
+            assert!(e.contains("max_connections"), "{e}");
+        }
+    }
+
+    #[test]
     fn full_example_parses() {
         let c = parse(FULL).unwrap();
         assert_eq!(c.listen.to_string(), "127.0.0.1:9999");
