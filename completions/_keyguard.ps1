@@ -377,8 +377,9 @@ Register-ArgumentCompleter -Native -CommandName 'keyguard' -ScriptBlock {
         }
         'keyguard;serve' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Read this configuration file instead of ./keyguard.toml')
-            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address to listen on [default: [serve] listen, else 127.0.0.1:8787]. Anything but loopback belongs behind TLS (a reverse proxy)')
+            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address to listen on [default: [serve] listen, else 127.0.0.1:8787]. The only way to listen beyond this machine (0.0.0.0:8787, a LAN address): put it behind TLS, a reverse proxy')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Store URL: memory, sqlite:PATH or redis://HOST:PORT/DB [default: [serve] store, else sqlite:.keyguard/serve.db]')
+            [CompletionResult]::new('--log-bodies', '--log-bodies', [CompletionResultType]::ParameterName, 'Log request and response bodies (prompts and answers) on each request''s log line, with provider keys, client tokens and anything the rule catalogue recognises replaced. Streamed answers are not logged, their requests are')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')

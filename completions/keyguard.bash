@@ -1402,7 +1402,7 @@ _keyguard() {
             return 0
             ;;
         keyguard__subcmd__serve)
-            opts="-h -V --config --listen --store --help --version"
+            opts="-h -V --config --listen --store --log-bodies --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -339,8 +339,9 @@ set edit:completion:arg-completer[keyguard] = {|@words|
         }
         &'keyguard;serve'= {
             cand --config 'Read this configuration file instead of ./keyguard.toml'
-            cand --listen 'Address to listen on [default: [serve] listen, else 127.0.0.1:8787]. Anything but loopback belongs behind TLS (a reverse proxy)'
+            cand --listen 'Address to listen on [default: [serve] listen, else 127.0.0.1:8787]. The only way to listen beyond this machine (0.0.0.0:8787, a LAN address): put it behind TLS, a reverse proxy'
             cand --store 'Store URL: memory, sqlite:PATH or redis://HOST:PORT/DB [default: [serve] store, else sqlite:.keyguard/serve.db]'
+            cand --log-bodies 'Log request and response bodies (prompts and answers) on each request''s log line, with provider keys, client tokens and anything the rule catalogue recognises replaced. Streamed answers are not logged, their requests are'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'

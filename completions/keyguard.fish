@@ -228,8 +228,9 @@ complete -c keyguard -n "__fish_keyguard_using_subcommand rotate" -l no-audit -d
 complete -c keyguard -n "__fish_keyguard_using_subcommand rotate" -s h -l help -d 'Print help'
 complete -c keyguard -n "__fish_keyguard_using_subcommand rotate" -s V -l version -d 'Print version'
 complete -c keyguard -n "__fish_keyguard_using_subcommand serve" -l config -d 'Read this configuration file instead of ./keyguard.toml' -r -F
-complete -c keyguard -n "__fish_keyguard_using_subcommand serve" -l listen -d 'Address to listen on [default: [serve] listen, else 127.0.0.1:8787]. Anything but loopback belongs behind TLS (a reverse proxy)' -r
+complete -c keyguard -n "__fish_keyguard_using_subcommand serve" -l listen -d 'Address to listen on [default: [serve] listen, else 127.0.0.1:8787]. The only way to listen beyond this machine (0.0.0.0:8787, a LAN address): put it behind TLS, a reverse proxy' -r
 complete -c keyguard -n "__fish_keyguard_using_subcommand serve" -l store -d 'Store URL: memory, sqlite:PATH or redis://HOST:PORT/DB [default: [serve] store, else sqlite:.keyguard/serve.db]' -r
+complete -c keyguard -n "__fish_keyguard_using_subcommand serve" -l log-bodies -d 'Log request and response bodies (prompts and answers) on each request\'s log line, with provider keys, client tokens and anything the rule catalogue recognises replaced. Streamed answers are not logged, their requests are'
 complete -c keyguard -n "__fish_keyguard_using_subcommand serve" -s h -l help -d 'Print help'
 complete -c keyguard -n "__fish_keyguard_using_subcommand serve" -s V -l version -d 'Print version'
 complete -c keyguard -n "__fish_keyguard_using_subcommand token; and not __fish_seen_subcommand_from issue list revoke help" -s h -l help -d 'Print help'

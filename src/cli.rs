@@ -686,9 +686,14 @@ const SERVE_EXAMPLES: &str = "\
 Examples:
   keyguard serve                                  [serve] of ./keyguard.toml, 127.0.0.1:8787
   keyguard serve --listen 127.0.0.1:9000 --store memory
+  keyguard serve --listen 0.0.0.0:8787            every interface: behind TLS (a reverse proxy)
 
 Clients use their OpenAI/Anthropic SDK with base_url pointing here and a token from
-`keyguard token issue --user NAME` as the API key. SIGHUP re-reads the provider keys.";
+`keyguard token issue --user NAME` as the API key. SIGHUP re-reads the provider keys.
+
+Only --listen exposes the proxy beyond this machine: a `listen` in keyguard.toml that is not a
+loopback address is refused, so a cloned repository's config cannot. Off loopback, GET /metrics
+is served only with [serve] metrics_token = \"env:VAR\" and `Authorization: Bearer` that token.";
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -696,8 +701,9 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Address to listen on [default: [serve] listen, else 127.0.0.1:8787]. Anything but
-    /// loopback belongs behind TLS (a reverse proxy)
+    /// Address to listen on [default: [serve] listen, else 127.0.0.1:8787]. The only way to
+    /// listen beyond this machine (0.0.0.0:8787, a LAN address): put it behind TLS, a reverse
+    /// proxy
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<std::net::SocketAddr>,
 
@@ -710,6 +716,12 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub store: Option<String>,
+
+    /// Log request and response bodies (prompts and answers) on each request's log line, with
+    /// provider keys, client tokens and anything the rule catalogue recognises replaced.
+    /// Streamed answers are not logged, their requests are
+    #[arg(long)]
+    pub log_bodies: bool,
 }
 
 #[derive(Debug, Subcommand)]

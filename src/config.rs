@@ -97,6 +97,10 @@ pub struct ServeConfig {
     pub upstream_idle_timeout: Option<toml::Value>,
     #[serde(default)]
     pub routes: Option<toml::Value>,
+    #[serde(default)]
+    pub metrics_token: Option<toml::Value>,
+    #[serde(default)]
+    pub max_connections: Option<toml::Value>,
 }
 
 impl Config {

@@ -574,6 +574,12 @@ pub(crate) fn builtin_rules() -> Option<&'static crate::rules::RuleSet> {
     whole_value_scanner().map(|s| s.rules().as_ref())
 }
 
+/// The built-in rules compiled into a scanner, once per process (`keyguard serve --log-bodies`
+/// scrubs what they match out of logged bodies).
+pub(crate) fn builtin_scanner() -> Option<&'static crate::engine::Scanner> {
+    whole_value_scanner()
+}
+
 fn whole_value_scanner() -> Option<&'static crate::engine::Scanner> {
     use std::sync::OnceLock;
     static SCANNER: OnceLock<Option<crate::engine::Scanner>> = OnceLock::new();

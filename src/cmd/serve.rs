@@ -1,7 +1,11 @@
-//! `keyguard serve [--config FILE] [--listen ADDR] [--store URL]`: loads `[serve]` of
-//! keyguard.toml (routes via `serve::config`, store and limits via `crate::config`), applies the
-//! flags, sets up the log (tracing to stderr, `RUST_LOG`-free: info, one line per request) and
+//! `keyguard serve [--config FILE] [--listen ADDR] [--store URL] [--log-bodies]`: loads `[serve]`
+//! of keyguard.toml (routes via `serve::config`, store and limits via `crate::config`), applies
+//! the flags, sets up the log (tracing to stderr, `RUST_LOG`-free: info, one line per request) and
 //! runs `serve::server`.
+//!
+//! Listening beyond this machine takes `--listen` (the issue: "binding elsewhere is an explicit
+//! flag"): a non-loopback `listen` in the file alone is refused, since a keyguard.toml arrives
+//! with any cloned repository and must not expose the proxy by itself.
 
 use std::path::Path;
 
@@ -28,8 +32,15 @@ pub fn run(args: &ServeArgs) -> Result<Outcome> {
             path.display()
         );
     }
-    if let Some(listen) = args.listen {
-        serve.listen = listen;
+    match args.listen {
+        Some(listen) => serve.listen = listen,
+        None if !serve.listen_is_loopback() => anyhow::bail!(
+            "{}: [serve] listen = \"{}\" is not a loopback address; a configuration file alone does not expose the proxy beyond this machine: pass --listen {} to mean it (and put the proxy behind TLS, a reverse proxy)",
+            path.display(),
+            serve.listen,
+            serve.listen
+        ),
+        None => {}
     }
     let base = path
         .parent()
@@ -52,6 +63,7 @@ pub fn run(args: &ServeArgs) -> Result<Outcome> {
         config: serve,
         limits: config.serve.limits,
         store,
+        log_bodies: args.log_bodies,
     })?;
     Ok(Outcome::Clean)
 }

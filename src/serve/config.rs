@@ -37,6 +37,10 @@ pub const DEFAULT_MAX_TOKENS: u32 = 1024;
 /// long enough for a slow first token of a large model, short enough that a stalled upstream
 /// does not hold a client for ever.
 pub const DEFAULT_UPSTREAM_IDLE_TIMEOUT: u64 = 120;
+/// Concurrent client connections: enough for a reverse proxy's pool or a team's browsers, few
+/// enough that held-open connections cannot use up the process's file descriptors (often 1024),
+/// which the upstream connections and the store share.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeConfigError {
@@ -189,6 +193,11 @@ pub struct ServeConfig {
     /// Longest silence allowed between two pieces of an upstream answer (and before its head).
     pub upstream_idle_timeout: std::time::Duration,
     pub routes: Vec<Route>,
+    /// `metrics_token = "env:VAR"`: the variable holding the bearer token `GET /metrics` needs
+    /// (required off loopback for /metrics to be served at all).
+    pub metrics_token: Option<String>,
+    /// At most this many client connections at once; the rest wait in the listen backlog.
+    pub max_connections: usize,
 }
 
 impl ServeConfig {
@@ -274,6 +283,35 @@ impl ServeConfig {
                 })?,
         };
         let upstream_idle_timeout = std::time::Duration::from_secs(upstream_idle_timeout);
+        let metrics_token = match &raw.metrics_token {
+            None => None,
+            Some(t) => Some(
+                t.get_ref()
+                    .trim()
+                    .strip_prefix("env:")
+                    .filter(|var| crate::run::check_env_name(var).is_ok())
+                    .map(str::to_string)
+                    .ok_or_else(|| {
+                        // Never quoted: it may be the token itself.
+                        invalid(format!(
+                            "{}: `metrics_token` must name an environment variable, e.g. metrics_token = \"env:KEYGUARD_METRICS_TOKEN\", not hold the token",
+                            at(t.span())
+                        ))
+                    })?,
+            ),
+        };
+        let max_connections = match &raw.max_connections {
+            None => DEFAULT_MAX_CONNECTIONS,
+            Some(m) => usize::try_from(*m.get_ref())
+                .ok()
+                .filter(|n| (1..=100_000).contains(n))
+                .ok_or_else(|| {
+                    invalid(format!(
+                        "{}: `max_connections` must be a whole number from 1 to 100000 (default {DEFAULT_MAX_CONNECTIONS})",
+                        at(m.span())
+                    ))
+                })?,
+        };
 
         if raw.routes.is_empty() {
             return Err(invalid(
@@ -380,6 +418,8 @@ impl ServeConfig {
             max_body_bytes,
             upstream_idle_timeout,
             routes,
+            metrics_token,
+            max_connections,
         })
     }
 
@@ -423,6 +463,8 @@ struct RawServe {
     cors_origins: Option<Vec<Spanned<String>>>,
     max_body_bytes: Option<Spanned<RawSize>>,
     upstream_idle_timeout: Option<Spanned<i64>>,
+    metrics_token: Option<Spanned<String>>,
+    max_connections: Option<Spanned<i64>>,
     #[serde(default)]
     routes: Vec<RawRoute>,
     /// Owned by the store module (`store = "sqlite:…"`, `[serve.limits]`); accepted here so the
@@ -641,6 +683,29 @@ models = ["claude-sonnet-4-5"]
 [serve.limits]
 requests_per_minute = 20
 "#;
+
+    #[test]
+    fn metrics_token_is_a_variable_name_and_max_connections_is_bounded() {
+        let routes = "[[serve.routes]]\nprovider = \"openai\"\nkey = \"env:K\"\nmodels = [\"m\"]\n";
+        let c = parse(&format!("[serve]\n{routes}")).unwrap();
+        assert_eq!(c.metrics_token, None);
+        assert_eq!(c.max_connections, DEFAULT_MAX_CONNECTIONS);
+        let c = parse(&format!(
+            "[serve]\nmetrics_token = \"env:KG_METRICS\"\nmax_connections = 8\n{routes}"
+        ))
+        .unwrap();
+        assert_eq!(c.metrics_token.as_deref(), Some("KG_METRICS"));
+        assert_eq!(c.max_connections, 8);
+        // A token written into the file is refused and not quoted back.
+        let literal = fake_openai_key();
+        let e = parse(&format!("[serve]\nmetrics_token = \"{literal}\"\n{routes}")).unwrap_err();
+        assert!(e.contains("line 2") && e.contains("env:"), "{e}");
+        assert!(!e.contains(&literal[..20]), "{e}");
+        for bad in ["0", "-1", "1000000"] {
+            let e = parse(&format!("[serve]\nmax_connections = {bad}\n{routes}")).unwrap_err();
+            assert!(e.contains("max_connections"), "{e}");
+        }
+    }
 
     #[test]
     fn full_example_parses() {

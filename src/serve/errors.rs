@@ -26,6 +26,8 @@ pub enum ErrorKind {
     Unauthorized,
     /// 404: no route for this API.
     NotFound,
+    /// 405: a known endpoint called with another method (the response carries `Allow`).
+    MethodNotAllowed,
     /// 413: body over `max_body_bytes`.
     PayloadTooLarge,
     /// 415: not JSON.
@@ -44,6 +46,7 @@ impl ErrorKind {
             ErrorKind::BadRequest => 400,
             ErrorKind::Unauthorized => 401,
             ErrorKind::NotFound => 404,
+            ErrorKind::MethodNotAllowed => 405,
             ErrorKind::PayloadTooLarge => 413,
             ErrorKind::UnsupportedMediaType => 415,
             ErrorKind::RateLimited => 429,
@@ -71,6 +74,7 @@ impl ErrorKind {
             ErrorKind::BadRequest => ("invalid_request_error", "invalid_request"),
             ErrorKind::Unauthorized => ("invalid_request_error", "invalid_api_key"),
             ErrorKind::NotFound => ("invalid_request_error", "not_found"),
+            ErrorKind::MethodNotAllowed => ("invalid_request_error", "method_not_allowed"),
             ErrorKind::PayloadTooLarge => ("invalid_request_error", "request_too_large"),
             ErrorKind::UnsupportedMediaType => ("invalid_request_error", "unsupported_media_type"),
             ErrorKind::RateLimited => ("rate_limit_exceeded", "rate_limit_exceeded"),
@@ -81,7 +85,9 @@ impl ErrorKind {
 
     fn anthropic(self) -> &'static str {
         match self {
-            ErrorKind::BadRequest | ErrorKind::UnsupportedMediaType => "invalid_request_error",
+            ErrorKind::BadRequest
+            | ErrorKind::UnsupportedMediaType
+            | ErrorKind::MethodNotAllowed => "invalid_request_error",
             ErrorKind::Unauthorized => "authentication_error",
             ErrorKind::NotFound => "not_found_error",
             ErrorKind::PayloadTooLarge => "request_too_large",
@@ -95,7 +101,8 @@ impl ErrorKind {
         match self {
             ErrorKind::BadRequest
             | ErrorKind::UnsupportedMediaType
-            | ErrorKind::PayloadTooLarge => "INVALID_ARGUMENT",
+            | ErrorKind::PayloadTooLarge
+            | ErrorKind::MethodNotAllowed => "INVALID_ARGUMENT",
             ErrorKind::Unauthorized => "UNAUTHENTICATED",
             ErrorKind::NotFound => "NOT_FOUND",
             ErrorKind::RateLimited => "RESOURCE_EXHAUSTED",

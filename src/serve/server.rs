@@ -11,8 +11,17 @@
 //! and plain answers read up to a cap (502 past it), and `upstream_idle_timeout` of silence
 //! before the head or between chunks ends the request.
 //!
-//! Never logged or returned: the provider key, client tokens, Authorization headers, bodies.
+//! Never logged or returned: the provider key, client tokens, Authorization headers, bodies
+//! (`--log-bodies` logs bodies, scrubbed: `scrub_for_log`).
 //! Upstream headers reach the client only from `FORWARDED_HEADERS`.
+//!
+//! Transport (`serve`): hyper's HTTP/1 connection driven by our own accept loop, because
+//! `axum::serve` gives hyper no timer and so no header read timeout. Per connection: the head
+//! within `HEADER_TIMEOUT` (idle keep-alive included), at most `MAX_HEADER_BYTES` of it (431),
+//! the body within `BODY_TIMEOUT`; at most `max_connections` connections, the rest wait in the
+//! backlog. SIGTERM closes the listener, lets each connection finish its request in flight
+//! (streams included) and exits when all are done or `SHUTDOWN_DEADLINE` has passed.
+//! Off loopback, `/metrics` needs `[serve] metrics_token` (else 404): it shows the traffic.
 //!
 //! Provider header facts: OpenAI takes `Authorization: Bearer KEY`; Anthropic `x-api-key` plus
 //! `anthropic-version` (`2023-06-01` when the client sends none or an unknown one) and
@@ -56,6 +65,17 @@ const FORWARDED_HEADERS: &[&str] = &[
 const ANTHROPIC_VERSION: &str = "2023-06-01";
 /// How long a client may take to send its request body.
 const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a client may take to send a request's head (and how long an idle keep-alive
+/// connection stays open): a slow client holds a connection no longer than this.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Request line plus headers. The SDKs send about 1 KiB; a browser's cookies for the host are
+/// the largest legitimate part. More gets 431 and a closed connection.
+const MAX_HEADER_BYTES: usize = 32 * 1024;
+/// hyper's per-connection read buffer ceiling (its default is ~400 KiB): bounds the memory a
+/// connection can hold, headers and body chunks alike.
+const MAX_BUF_BYTES: usize = 64 * 1024;
+/// Bodies logged by `--log-bodies` are cut here.
+const MAX_LOGGED_BODY: usize = 16 * 1024;
 /// In-flight requests get this long after SIGTERM/ctrl-c before the process exits anyway.
 pub const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(10);
 const LATENCY_BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
@@ -64,6 +84,38 @@ pub struct Options {
     pub config: ServeConfig,
     pub limits: Limits,
     pub store: Box<dyn Store>,
+    /// `--log-bodies`: request and (non-streamed) response bodies on the request's log line,
+    /// scrubbed of keys, tokens and whatever the rule catalogue recognises.
+    pub log_bodies: bool,
+}
+
+/// The slow-client timeouts. Tests shorten them with the (undocumented in --help)
+/// `KEYGUARD_SERVE_HEADER_TIMEOUT_MS` and `KEYGUARD_SERVE_BODY_TIMEOUT_MS`.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    pub header: Duration,
+    pub body: Duration,
+}
+
+impl Timeouts {
+    pub fn from_env() -> Result<Timeouts> {
+        let read = |var: &str, default: Duration| -> Result<Duration> {
+            match std::env::var(var) {
+                Err(_) => Ok(default),
+                Ok(v) => v
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|ms| *ms > 0)
+                    .map(Duration::from_millis)
+                    .with_context(|| format!("{var} must be a positive number of milliseconds")),
+            }
+        };
+        Ok(Timeouts {
+            header: read("KEYGUARD_SERVE_HEADER_TIMEOUT_MS", HEADER_TIMEOUT)?,
+            body: read("KEYGUARD_SERVE_BODY_TIMEOUT_MS", BODY_TIMEOUT)?,
+        })
+    }
 }
 
 struct AppState {
@@ -74,6 +126,10 @@ struct AppState {
     keys: RwLock<Arc<Vec<Secret>>>,
     client: reqwest::Client,
     metrics: Metrics,
+    timeouts: Timeouts,
+    log_bodies: bool,
+    /// The bearer token `GET /metrics` needs, from `[serve] metrics_token`.
+    metrics_token: Option<Secret>,
 }
 
 #[derive(Default)]
@@ -204,6 +260,22 @@ pub fn run(opts: Options) -> Result<()> {
         eprintln!("keyguard serve: warning: {w}");
     }
     let keys = load_keys(&opts.config)?;
+    let timeouts = Timeouts::from_env()?;
+    let metrics_token = match &opts.config.metrics_token {
+        None => None,
+        Some(var) => {
+            let v = std::env::var_os(var)
+                .filter(|v| !v.is_empty())
+                .with_context(|| {
+                    format!("[serve] metrics_token: environment variable {var} is not set")
+                })?;
+            Some(Secret::new(v.as_encoded_bytes()))
+        }
+    };
+    if opts.log_bodies {
+        // Compile the catalogue now, not during the first request.
+        let _ = crate::keychain::builtin_scanner();
+    }
     crate::providers::http::install_crypto_provider();
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -218,6 +290,9 @@ pub fn run(opts: Options) -> Result<()> {
         keys: RwLock::new(Arc::new(keys)),
         client,
         metrics: Metrics::default(),
+        timeouts,
+        log_bodies: opts.log_bodies,
+        metrics_token,
         config: opts.config,
     });
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -237,46 +312,117 @@ async fn serve(state: Arc<AppState>) -> Result<()> {
         eprintln!(
             "keyguard serve: listening on {bound}, not only this machine: put it behind TLS (a reverse proxy such as Caddy or nginx); tokens travel in headers"
         );
+        if state.metrics_token.is_none() {
+            eprintln!(
+                "keyguard serve: GET /metrics is not served on this address; set [serve] metrics_token = \"env:VAR\" to serve it to a bearer of that token"
+            );
+        }
     }
     eprintln!("keyguard serve: listening on http://{bound}");
 
     #[cfg(unix)]
     tokio::spawn(reload_on_sighup(state.clone()));
 
+    let app = router(&state)?;
+    // hyper's HTTP/1 connection, configured directly: axum::serve sets no timer, so it has no
+    // header read timeout at all and a client that never finishes its headers holds a
+    // connection forever. hyper (1.x, `server::conn::http1::Builder`): `header_read_timeout`
+    // needs a `timer` and covers an idle keep-alive connection waiting for its next request too
+    // (the clock starts when hyper starts reading a head); headers over `max_header_size` get
+    // "431 Request Header Fields Too Large" and the connection is closed.
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(state.timeouts.header)
+        .max_header_size(MAX_HEADER_BYTES)
+        .max_buf_size(MAX_BUF_BYTES);
+    let http = Arc::new(http);
+    let max = state.config.max_connections;
+    // One permit per open connection. At the cap the loop stops accepting, so further clients
+    // wait in the kernel's backlog instead of costing a file descriptor each.
+    let permits = Arc::new(tokio::sync::Semaphore::new(max));
+    let (stopping, stop_rx) = tokio::sync::watch::channel(false);
+    let stop = stop_signal();
+    tokio::pin!(stop);
+    loop {
+        let permit = tokio::select! {
+            _ = &mut stop => break,
+            p = permits.clone().acquire_owned() => p.expect("the semaphore is never closed"),
+        };
+        let tcp = tokio::select! {
+            _ = &mut stop => break,
+            r = listener.accept() => match r {
+                Ok((tcp, _)) => tcp,
+                Err(e) => {
+                    // Out of file descriptors (EMFILE) or a connection reset before accept:
+                    // back off briefly rather than spin.
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        // Streamed tokens go out as they arrive, not when Nagle's algorithm decides.
+        let _ = tcp.set_nodelay(true);
+        let conn = http.serve_connection(
+            hyper_util::rt::TokioIo::new(tcp),
+            hyper_util::service::TowerToHyperService::new(app.clone()),
+        );
+        let mut stop_rx = stop_rx.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let mut conn = std::pin::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = stop_rx.changed() => {
+                    // Finish the request in flight (a stream runs to its end), then close.
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+        });
+    }
+    drop(listener);
+    eprintln!(
+        "keyguard serve: stopping; in-flight requests have {}s",
+        SHUTDOWN_DEADLINE.as_secs()
+    );
+    let _ = stopping.send(true);
+    // Every connection's task holds a permit: all of them back means all connections are done.
+    let all = u32::try_from(max).unwrap_or(u32::MAX);
+    if tokio::time::timeout(SHUTDOWN_DEADLINE, permits.acquire_many(all))
+        .await
+        .is_err()
+    {
+        eprintln!("keyguard serve: shutdown deadline reached");
+    }
+    Ok(())
+}
+
+/// The endpoints. A known path called with another method gets 405 with `Allow`, any other path
+/// 404, both in a provider's JSON error shape (the proxy's paths in their own API's shape).
+fn router(state: &Arc<AppState>) -> Result<Router> {
+    let get_only = || async { wrong_method(Wire::OpenAi, "GET, HEAD") };
     let mut app = Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
-        .route("/metrics", get(metrics))
-        .route("/v1/models", get(models))
+        .route("/healthz", get(|| async { "ok\n" }).fallback(get_only))
+        .route("/metrics", get(metrics).fallback(get_only))
+        .route("/v1/models", get(models).fallback(get_only))
         .fallback(proxy)
         .with_state(state.clone());
     if !state.config.cors_origins.is_empty() {
         app = app.layer(cors(&state.config.cors_origins)?);
     }
-    let shutdown = Arc::new(tokio::sync::Notify::new());
-    let notified = shutdown.clone();
-    let server = axum::serve(
-        axum::serve::ListenerExt::tap_io(listener, |tcp| {
-            let _ = tcp.set_nodelay(true);
-        }),
-        app,
-    )
-    .with_graceful_shutdown(async move {
-        stop_signal().await;
-        eprintln!(
-            "keyguard serve: stopping; in-flight requests have {}s",
-            SHUTDOWN_DEADLINE.as_secs()
-        );
-        notified.notify_one();
-    });
-    let deadline = async {
-        shutdown.notified().await;
-        tokio::time::sleep(SHUTDOWN_DEADLINE).await;
-    };
-    tokio::select! {
-        r = server => r.context("server error")?,
-        _ = deadline => eprintln!("keyguard serve: shutdown deadline reached"),
-    }
-    Ok(())
+    Ok(app)
+}
+
+fn wrong_method(wire: Wire, allow: &'static str) -> Response {
+    let mut r = refuse(
+        wire,
+        ErrorKind::MethodNotAllowed,
+        &format!("this endpoint takes {allow}"),
+    );
+    r.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    r
 }
 
 fn cors(origins: &[String]) -> Result<tower_http::cors::CorsLayer> {
@@ -341,7 +487,36 @@ async fn reload_on_sighup(state: Arc<AppState>) {
     }
 }
 
-async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+/// `GET /metrics`. With `[serve] metrics_token` it needs `Authorization: Bearer TOKEN`; without
+/// one it is served on a loopback address only: the counts reveal the traffic to anyone.
+async fn metrics(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    match &state.metrics_token {
+        Some(expected) => {
+            let given = headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .unwrap_or("");
+            // Digests compared, so the time taken says nothing about the token.
+            use sha2::Digest;
+            if sha2::Sha256::digest(given.trim().as_bytes())
+                != sha2::Sha256::digest(expected.expose())
+            {
+                let mut r = refuse(
+                    Wire::OpenAi,
+                    ErrorKind::Unauthorized,
+                    "GET /metrics needs the metrics token (Authorization: Bearer)",
+                );
+                r.headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                return r;
+            }
+        }
+        None if !state.config.listen_is_loopback() => {
+            return refuse(Wire::OpenAi, ErrorKind::NotFound, "no such endpoint");
+        }
+        None => {}
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),
@@ -494,10 +669,47 @@ struct Line {
     route: &'static str,
     model: String,
     started: Instant,
+    /// `--log-bodies` only, scrubbed.
+    bodies: Option<Box<Bodies>>,
+}
+
+#[derive(Default)]
+struct Bodies {
+    request: String,
+    response: String,
 }
 
 impl Line {
+    /// `--log-bodies`: keeps the request body, scrubbed, for the log line.
+    fn keep_request_body(&mut self, state: &AppState, headers: &HeaderMap, body: &[u8]) {
+        if state.log_bodies {
+            self.bodies.get_or_insert_default().request =
+                scrub_for_log(state, client_token(headers).as_deref(), body);
+        }
+    }
+
+    /// `--log-bodies`: keeps the (non-streamed) response body, scrubbed, for the log line.
+    fn keep_response_body(&mut self, state: &AppState, body: &[u8]) {
+        if state.log_bodies {
+            self.bodies.get_or_insert_default().response = scrub_for_log(state, None, body);
+        }
+    }
+
     fn log(&self, status: u16, tokens: Option<u64>) {
+        if let Some(b) = &self.bodies {
+            tracing::info!(
+                user = %self.user,
+                route = self.route,
+                model = %self.model,
+                status,
+                latency_ms = self.started.elapsed().as_millis() as u64,
+                tokens = tokens.unwrap_or(0),
+                request_body = ?b.request,
+                response_body = ?b.response,
+                "request"
+            );
+            return;
+        }
         tracing::info!(
             user = %self.user,
             route = self.route,
@@ -512,7 +724,10 @@ impl Line {
 
 async fn proxy(State(state): State<Arc<AppState>>, req: Request) -> Response {
     let started = Instant::now();
-    let response = proxy_inner(&state, req, started).await;
+    let response = match Endpoint::for_path(req.uri().path()) {
+        Some(e) if req.method() != Method::POST => wrong_method(e.wire(), "POST"),
+        _ => proxy_inner(&state, req, started).await,
+    };
     state
         .metrics
         .observe(response.status().as_u16(), started.elapsed());
@@ -537,6 +752,7 @@ async fn proxy_inner(state: &Arc<AppState>, req: Request, started: Instant) -> R
                 route: "-",
                 model: "-".into(),
                 started,
+                bodies: None,
             };
             line.log(r.status().as_u16(), None);
             return r;
@@ -547,6 +763,7 @@ async fn proxy_inner(state: &Arc<AppState>, req: Request, started: Instant) -> R
         route: "-",
         model: "-".into(),
         started,
+        bodies: None,
     };
     let max = state.config.max_body_bytes;
     let declared = parts
@@ -566,22 +783,27 @@ async fn proxy_inner(state: &Arc<AppState>, req: Request, started: Instant) -> R
         return too_large();
     }
     // A client that trickles its body holds a connection: it gets BODY_TIMEOUT in all.
-    let body =
-        match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, max as usize)).await {
-            Ok(Ok(body)) => body,
-            Ok(Err(_)) => {
-                line.log(413, None);
-                return too_large();
-            }
-            Err(_) => {
-                line.log(400, None);
-                return refuse(
-                    wire,
-                    ErrorKind::BadRequest,
-                    "the request body arrived too slowly",
-                );
-            }
-        };
+    let body = match tokio::time::timeout(
+        state.timeouts.body,
+        axum::body::to_bytes(body, max as usize),
+    )
+    .await
+    {
+        Ok(Ok(body)) => body,
+        Ok(Err(_)) => {
+            line.log(413, None);
+            return too_large();
+        }
+        Err(_) => {
+            line.log(400, None);
+            return refuse(
+                wire,
+                ErrorKind::BadRequest,
+                "the request body arrived too slowly",
+            );
+        }
+    };
+    line.keep_request_body(state, &parts.headers, &body);
     let content_type = parts
         .headers
         .get(header::CONTENT_TYPE)
@@ -756,6 +978,7 @@ async fn proxy_inner(state: &Arc<AppState>, req: Request, started: Instant) -> R
             .upstream_errors
             .fetch_add(1, Ordering::Relaxed);
         let (code, body) = upstream_error(wire, status.as_u16(), &body, &key);
+        line.keep_response_body(state, &body);
         line.log(code, None);
         headers.insert(
             header::CONTENT_TYPE,
@@ -809,6 +1032,7 @@ async fn proxy_inner(state: &Arc<AppState>, req: Request, started: Instant) -> R
     // An answer that states no usage counts as its reservation: the limit errs toward the
     // operator's bill.
     reservation.settle(tokens.unwrap_or(reserve));
+    line.keep_response_body(state, &body);
     line.log(status.as_u16(), tokens);
     let mut r = (status, body).into_response();
     r.headers_mut().extend(headers);
@@ -1130,4 +1354,43 @@ mod tests {
         let h = headers(&[("anthropic-version", "2099-12-31")]);
         assert_eq!(anthropic_version(&h), ANTHROPIC_VERSION);
     }
+}
+
+/// A body fit for the log: every copy of a route's provider key (and runs quoting 8 of its
+/// characters, `providers::scrub`), the client's token, and every match of the built-in rule
+/// catalogue (client tokens, other providers' keys, private keys, …) replaced; cut at
+/// `MAX_LOGGED_BODY`.
+fn scrub_for_log(state: &AppState, token: Option<&str>, body: &[u8]) -> String {
+    let cut = body.len() > MAX_LOGGED_BODY;
+    let mut text = String::from_utf8_lossy(&body[..body.len().min(MAX_LOGGED_BODY)]).into_owned();
+    for key in state.keys.read().unwrap_or_else(|e| e.into_inner()).iter() {
+        text = crate::providers::scrub(&text, key);
+    }
+    if let Some(t) = token.filter(|t| t.len() >= 8) {
+        text = text.replace(t, "<token>");
+    }
+    if let Some(scanner) = crate::keychain::builtin_scanner() {
+        let bytes = text.as_bytes();
+        let mut found = scanner.scan(bytes);
+        found.sort_by_key(|m| (m.start, m.end));
+        let rules = scanner.rules();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut at = 0;
+        for m in found {
+            if m.start < at {
+                // Overlaps the previous match, whose replacement now reaches this one's end.
+                at = at.max(m.end);
+                continue;
+            }
+            out.extend_from_slice(&bytes[at..m.start]);
+            out.extend_from_slice(format!("<{}>", rules.get(m.rule).id()).as_bytes());
+            at = m.end;
+        }
+        out.extend_from_slice(&bytes[at.min(bytes.len())..]);
+        text = String::from_utf8_lossy(&out).into_owned();
+    }
+    if cut {
+        text.push_str("…(cut)");
+    }
+    text
 }

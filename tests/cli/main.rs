@@ -14,6 +14,7 @@ mod reports;
 mod rotate;
 mod scan;
 mod serve;
+mod serve_input;
 mod serve_sdk;
 mod staged;
 mod support;

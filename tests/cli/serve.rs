@@ -29,7 +29,7 @@ const ANTHROPIC_SSE: &str = concat!(
     "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
 );
 
-fn mock_upstream(key: &str) -> Server {
+pub(crate) fn mock_upstream(key: &str) -> Server {
     let server = Server::start();
     // Specific mocks first: wiremock matches in mount order.
     server.mount(
@@ -115,13 +115,13 @@ fn setup_config(config: &str) -> (tempfile::TempDir, String) {
     (dir, token)
 }
 
-struct Reply {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    body: String,
+pub(crate) struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
 }
 
-fn call(
+pub(crate) fn call(
     method: reqwest::Method,
     url: &str,
     headers: &[(&str, &str)],
@@ -151,12 +151,12 @@ fn call(
     }
 }
 
-fn post(url: &str, headers: &[(&str, &str)], body: Value) -> Reply {
+pub(crate) fn post(url: &str, headers: &[(&str, &str)], body: Value) -> Reply {
     call(reqwest::Method::POST, url, headers, Some(body))
 }
 
 /// The key in no response (body or headers) and not in the log.
-fn assert_no_key(key: &str, replies: &[Reply], log: &str) {
+pub(crate) fn assert_no_key(key: &str, replies: &[Reply], log: &str) {
     for r in replies {
         assert!(!r.body.contains(key), "key in a response body: {}", r.body);
         for (name, v) in &r.headers {
