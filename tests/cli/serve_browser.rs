@@ -44,7 +44,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use serde_json::{Value, json};
-use wiremock::matchers::{header, method, path};
+use wiremock::matchers::{body_partial_json, header, method, path};
 use wiremock::{Mock, ResponseTemplate};
 
 use crate::support::providers::Server;
@@ -65,32 +65,56 @@ const CHROMIUM_FLAGS: &[&str] = &[
 const BROWSER_DEADLINE: Duration = Duration::from_secs(90);
 
 /// The page's script: what any page using the proxy does, with its user's token (never a
-/// provider key). The second call is over the per-minute limit, so it reads `Retry-After`.
+/// provider key): a plain call, a streamed one read chunk by chunk as a chat page shows tokens,
+/// and a third that is over the per-minute limit, so it reads `Retry-After`.
 const APP_JS: &str = r#"
-const answer = document.getElementById("answer");
-const second = document.getElementById("second");
-const ask = () =>
+const show = (id, text) => { document.getElementById(id).textContent = text; };
+const ask = (stream) =>
   fetch(KEYGUARD_PROXY + "/v1/chat/completions", {
     method: "POST",
     headers: { "authorization": "Bearer " + KEYGUARD_TOKEN, "content-type": "application/json" },
-    body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "Say hello" }] }),
+    body: JSON.stringify({ model: "gpt-4o-mini", stream, messages: [{ role: "user", content: "Say hello" }] }),
   });
+// Server-sent events: "data: {json}" lines; the text is the concatenated deltas.
+const readStream = async (r) => {
+  const reader = r.body.getReader();
+  const decoder = new TextDecoder();
+  let sse = "";
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    sse += decoder.decode(value, { stream: true });
+  }
+  let text = "";
+  for (const line of sse.split("\n")) {
+    if (!line.startsWith("data: ") || line === "data: [DONE]") continue;
+    const chunk = JSON.parse(line.slice(6));
+    if (chunk.choices.length) text += chunk.choices[0].delta.content || "";
+  }
+  return text;
+};
 (async () => {
   try {
-    const r = await ask();
+    const r = await ask(false);
     const body = await r.json();
-    answer.textContent = r.ok
+    show("answer", r.ok
       ? "answer: " + body.choices[0].message.content
-      : "status " + r.status + ": " + JSON.stringify(body);
+      : "status " + r.status + ": " + JSON.stringify(body));
   } catch (e) {
-    answer.textContent = "failed: " + e;
+    show("answer", "failed: " + e);
     return;
   }
   try {
-    const r = await ask();
-    second.textContent = "status " + r.status + ", retry-after: " + r.headers.get("retry-after");
+    const r = await ask(true);
+    show("streamed", r.ok ? "streamed: " + (await readStream(r)) : "status " + r.status + ": " + (await r.text()));
   } catch (e) {
-    second.textContent = "failed: " + e;
+    show("streamed", "failed: " + e);
+  }
+  try {
+    const r = await ask(false);
+    show("limited", "status " + r.status + ", retry-after: " + r.headers.get("retry-after"));
+  } catch (e) {
+    show("limited", "failed: " + e);
   }
 })();
 "#;
@@ -101,7 +125,9 @@ fn page_html(proxy: &str, token: &str) -> String {
 <html><head><meta charset="utf-8"><title>keyguard serve in a browser</title></head>
 <body>
 <p id="answer">waiting</p>
-<p id="second">waiting</p>
+<p id="streamed">waiting</p>
+<p id="limited">waiting</p>
+<script>window.onerror = (m) => {{ document.getElementById("answer").textContent = "script error: " + m; }};</script>
 <script>const KEYGUARD_PROXY = "{proxy}"; const KEYGUARD_TOKEN = "{token}";</script>
 <script src="/app.js"></script>
 </body></html>
@@ -408,8 +434,33 @@ fn serve_browser_page_gets_the_answer_and_never_the_key() {
     // cannot contain by itself: it can only come through the proxy.
     let key = format!("pk-test-{}", fakes.alnum(40));
     let answer = format!("Hello from the mock upstream {}", fakes.alnum(12));
+    let streamed = [fakes.alnum(8), fakes.alnum(8)];
 
     let upstream = Server::start();
+    let sse = streamed
+        .iter()
+        .map(|part| {
+            let chunk = json!({"id": "c1", "object": "chat.completion.chunk",
+                "choices": [{"index": 0, "delta": {"content": part}}], "usage": null});
+            format!("data: {chunk}\n\n")
+        })
+        .chain([
+            "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":2,\"total_tokens\":7}}\n\n".to_string(),
+            "data: [DONE]\n\n".to_string(),
+        ])
+        .collect::<String>();
+    // Specific mock first: wiremock matches in mount order.
+    upstream.mount(
+        Mock::given(method("POST"))
+            .and(path("/v1/chat/completions"))
+            .and(header("authorization", format!("Bearer {key}").as_str()))
+            .and(body_partial_json(json!({"stream": true})))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .insert_header("x-upstream-echo", key.as_str())
+                    .set_body_raw(sse, "text/event-stream"),
+            ),
+    );
     upstream.mount(
         Mock::given(method("POST"))
             .and(path("/v1/chat/completions"))
@@ -448,7 +499,7 @@ models = ["gpt-4o-mini"]
 max_tokens = 256
 
 [serve.limits]
-requests_per_minute = 1
+requests_per_minute = 2
 "#
         ),
     );
@@ -467,7 +518,15 @@ requests_per_minute = 1
         allowed.dom,
         proxy.log()
     );
-    // The second call is over the limit, and the page can read when to retry (exposed header).
+    // The streamed answer arrived whole, through the page's stream reader.
+    assert!(
+        allowed
+            .dom
+            .contains(&format!("streamed: {}{}", streamed[0], streamed[1])),
+        "the streamed answer is not in the DOM:\n{}",
+        allowed.dom
+    );
+    // The third call is over the limit, and the page can read when to retry (exposed header).
     let retry = allowed
         .dom
         .split("status 429, retry-after: ")
@@ -499,25 +558,29 @@ requests_per_minute = 1
         "{pre:?}"
     );
     let posts = allowed.net.to("POST", &chat);
-    assert_eq!(posts.len(), 2, "{:?}", allowed.net.requests);
+    assert_eq!(posts.len(), 3, "{:?}", allowed.net.requests);
     // The net-log holds what the browser received, so the key's absence there means something.
     assert!(allowed.net.received(&answer), "no response bytes captured");
+    assert!(
+        allowed.net.received(&streamed[1]),
+        "no streamed bytes captured"
+    );
     allowed.net.assert_no_secrets(&key, &upstream.uri());
     assert!(!allowed.dom.contains(&key), "the key is in the DOM");
     // The page and its script as served by the page's origin.
     let served = String::from_utf8(page.served()).unwrap();
     assert!(served.contains("KEYGUARD_TOKEN") && served.contains("fetch("));
     assert!(!served.contains(&key));
-    // The proxy's handler saw both calls (the answer and the 429) for alice; the upstream saw
-    // one, with the provider key and without the user's token.
+    // The proxy's handler saw the three calls (two answers, then the 429) for alice; the
+    // upstream saw two, with the provider key and without the user's token.
     let lines = proxy.request_lines();
-    assert_eq!(lines.len(), 2, "{}", proxy.log());
+    assert_eq!(lines.len(), 3, "{}", proxy.log());
     assert!(lines.iter().all(|l| l.contains("user=alice")), "{lines:?}");
     assert!(lines.iter().any(|l| l.contains("status=200")), "{lines:?}");
     assert!(lines.iter().any(|l| l.contains("status=429")), "{lines:?}");
     let seen = upstream.requests();
-    assert_eq!(seen.len(), 1, "upstream calls: {}", seen.len());
-    for (name, value) in &seen[0].headers {
+    assert_eq!(seen.len(), 2, "upstream calls: {}", seen.len());
+    for (name, value) in seen.iter().flat_map(|r| r.headers.iter()) {
         assert!(
             !value
                 .as_bytes()
@@ -548,8 +611,8 @@ requests_per_minute = 1
     assert!(refused.net.to("POST", &chat).is_empty());
     assert!(!refused.net.received(&answer));
     refused.net.assert_no_secrets(&key, &upstream.uri());
-    assert_eq!(proxy.request_lines().len(), 2, "{}", proxy.log());
-    assert_eq!(upstream.requests().len(), 1);
+    assert_eq!(proxy.request_lines().len(), 3, "{}", proxy.log());
+    assert_eq!(upstream.requests().len(), 2);
 
     let log = proxy.log();
     assert!(
