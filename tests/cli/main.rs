@@ -14,6 +14,7 @@ mod reports;
 mod rotate;
 mod scan;
 mod serve;
+#[cfg(unix)]
 mod serve_browser;
 mod staged;
 mod support;

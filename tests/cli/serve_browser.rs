@@ -32,7 +32,7 @@
 //! - The flags in `CHROMIUM_FLAGS` are the ones this machine kind documents for running Chromium
 //!   as root without a display and without its calls to Google's hosts (refused here).
 //!
-//! Chromium comes from Debian's `chromium` package (installed by scripts/test); without
+//! Unix only (a process group for the browser). Chromium comes from Debian's `chromium` package (installed by scripts/test); without
 //! /usr/bin/chromium the test skips, or fails under KEYGUARD_REQUIRE_ALL=1.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -267,6 +267,7 @@ struct BrowserRun {
 
 /// Loads `url` in a fresh profile under `work/name`, and returns the DOM and the net-log.
 fn run_chromium(url: &str, work: &Path, name: &str) -> BrowserRun {
+    use std::os::unix::process::CommandExt as _;
     let profile = work.join(name);
     std::fs::create_dir_all(&profile).unwrap();
     let netlog = work.join(format!("{name}.netlog.json"));
@@ -283,8 +284,12 @@ fn run_chromium(url: &str, work: &Path, name: &str) -> BrowserRun {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        // Its own process group: the browser's helpers (zygote, renderer) hold the output pipes
+        // too, and all of them are ended together below.
+        .process_group(0)
         .spawn()
         .unwrap();
+    let group = child.id();
     let mut stdout = child.stdout.take().unwrap();
     let mut stderr = child.stderr.take().unwrap();
     let out = std::thread::spawn(move || {
@@ -303,7 +308,7 @@ fn run_chromium(url: &str, work: &Path, name: &str) -> BrowserRun {
             break status;
         }
         if Instant::now() > deadline {
-            let _ = child.kill();
+            end_group(group);
             let _ = child.wait();
             panic!(
                 "chromium did not finish within {BROWSER_DEADLINE:?}: {}",
@@ -312,6 +317,8 @@ fn run_chromium(url: &str, work: &Path, name: &str) -> BrowserRun {
         }
         std::thread::sleep(Duration::from_millis(50));
     };
+    // Helpers left behind would keep the pipes open (normally there are none).
+    end_group(group);
     let dom = out.join().unwrap();
     let stderr = err.join().unwrap();
     assert!(status.success(), "chromium failed ({status}): {stderr}");
@@ -321,6 +328,14 @@ fn run_chromium(url: &str, work: &Path, name: &str) -> BrowserRun {
         dom,
         net: NetLog::parse(&text),
     }
+}
+
+/// Ends what is left of the browser's process group (this test's own child, by its id).
+fn end_group(pgid: u32) {
+    let _ = std::process::Command::new("kill")
+        .args(["-KILL", "--", &format!("-{pgid}")])
+        .stderr(Stdio::null())
+        .status();
 }
 
 /// The parts of a Chromium net-log this test reads.
