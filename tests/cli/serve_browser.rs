@@ -3,10 +3,11 @@
 //! (`http://127.0.0.1:<other port>`, so the call is cross-origin and the CORS preflight really
 //! happens) with the user's keyguard token and writes the answer into the DOM. The proxy sits in
 //! front of a wiremock mock upstream, as in `serve.rs`. The test asserts what a page owner relies
-//! on: the answer arrives, `Retry-After` is readable by the page on a 429, the provider key is
-//! nowhere in the page, its script, the DOM or any byte the browser sent or received (nor is the
-//! upstream's address), and a page from an origin not in `cors_origins` cannot read anything (its
-//! call is never sent, so it never reaches the upstream).
+//! on: the answer arrives, plain and streamed (the streamed call with the headers the official JS
+//! SDKs add, which the preflight must allow), `Retry-After` is readable by the page on a 429, the
+//! provider key is nowhere in the page, its script, the DOM or any byte the browser sent or
+//! received (nor is the upstream's address), and a page from an origin not in `cors_origins`
+//! cannot read anything (its call is never sent, so it never reaches the upstream).
 //!
 //! Facts about Chromium this relies on (checked against Chromium's source and docs, and seen with
 //! Chromium 156 from Debian):
@@ -67,12 +68,34 @@ const BROWSER_DEADLINE: Duration = Duration::from_secs(90);
 /// The page's script: what any page using the proxy does, with its user's token (never a
 /// provider key): a plain call, a streamed one read chunk by chunk as a chat page shows tokens,
 /// and a third that is over the per-minute limit, so it reads `Retry-After`.
+///
+/// The streamed call carries the headers the official `openai` JS SDK adds in a browser (built
+/// with `baseURL` = the proxy, `apiKey` = the user's token and its browser opt-in): its
+/// `getPlatformHeaders()` (openai-node src/internal/detect-platform.ts: `X-Stainless-Lang`,
+/// `-Package-Version`, `-OS`, `-Arch`, `-Runtime` = `browser:chrome`, `-Runtime-Version`) and
+/// `X-Stainless-Retry-Count` / `X-Stainless-Timeout` (src/client.ts `buildHeaders`); the
+/// `anthropic` SDK sends the same set. None is CORS-safelisted, so the preflight asks for them.
 const APP_JS: &str = r#"
 const show = (id, text) => { document.getElementById(id).textContent = text; };
-const ask = (stream) =>
+const SDK_HEADERS = {
+  "X-Stainless-Lang": "js",
+  "X-Stainless-Package-Version": "6.0.0",
+  "X-Stainless-OS": "Unknown",
+  "X-Stainless-Arch": "unknown",
+  "X-Stainless-Runtime": "browser:chrome",
+  "X-Stainless-Runtime-Version": "156.0.0",
+  "X-Stainless-Retry-Count": "0",
+  "X-Stainless-Timeout": "600",
+};
+const ask = (stream, extra) =>
   fetch(KEYGUARD_PROXY + "/v1/chat/completions", {
     method: "POST",
-    headers: { "authorization": "Bearer " + KEYGUARD_TOKEN, "content-type": "application/json" },
+    headers: {
+      "authorization": "Bearer " + KEYGUARD_TOKEN,
+      "content-type": "application/json",
+      "accept": "application/json",
+      ...extra,
+    },
     body: JSON.stringify({ model: "gpt-4o-mini", stream, messages: [{ role: "user", content: "Say hello" }] }),
   });
 // Server-sent events: "data: {json}" lines; the text is the concatenated deltas.
@@ -95,7 +118,7 @@ const readStream = async (r) => {
 };
 (async () => {
   try {
-    const r = await ask(false);
+    const r = await ask(false, {});
     const body = await r.json();
     show("answer", r.ok
       ? "answer: " + body.choices[0].message.content
@@ -105,13 +128,13 @@ const readStream = async (r) => {
     return;
   }
   try {
-    const r = await ask(true);
+    const r = await ask(true, SDK_HEADERS);
     show("streamed", r.ok ? "streamed: " + (await readStream(r)) : "status " + r.status + ": " + (await r.text()));
   } catch (e) {
     show("streamed", "failed: " + e);
   }
   try {
-    const r = await ask(false);
+    const r = await ask(false, {});
     show("limited", "status " + r.status + ", retry-after: " + r.headers.get("retry-after"));
   } catch (e) {
     show("limited", "failed: " + e);
@@ -596,6 +619,11 @@ requests_per_minute = 2
     let seen = upstream.requests();
     assert_eq!(seen.len(), 2, "upstream calls: {}", seen.len());
     for (name, value) in seen.iter().flat_map(|r| r.headers.iter()) {
+        // The SDK's headers the preflight allowed stop at the proxy.
+        assert!(
+            !name.as_str().starts_with("x-stainless"),
+            "{name} went upstream"
+        );
         assert!(
             !value
                 .as_bytes()
