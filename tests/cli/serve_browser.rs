@@ -67,14 +67,18 @@ const BROWSER_DEADLINE: Duration = Duration::from_secs(90);
 
 /// The page's script: what any page using the proxy does, with its user's token (never a
 /// provider key): a plain call, a streamed one read chunk by chunk as a chat page shows tokens,
-/// and a third that is over the per-minute limit, so it reads `Retry-After`.
+/// an Anthropic-shaped one (token in `x-api-key`, as the `anthropic` SDK sends it), and a fourth
+/// that is over the per-minute limit, so it reads `Retry-After`.
 ///
 /// The streamed call carries the headers the official `openai` JS SDK adds in a browser (built
 /// with `baseURL` = the proxy, `apiKey` = the user's token and its browser opt-in): its
 /// `getPlatformHeaders()` (openai-node src/internal/detect-platform.ts: `X-Stainless-Lang`,
 /// `-Package-Version`, `-OS`, `-Arch`, `-Runtime` = `browser:chrome`, `-Runtime-Version`) and
 /// `X-Stainless-Retry-Count` / `X-Stainless-Timeout` (src/client.ts `buildHeaders`); the
-/// `anthropic` SDK sends the same set. None is CORS-safelisted, so the preflight asks for them.
+/// `anthropic` SDK sends the same set, plus `anthropic-version` and, with its browser opt-in,
+/// the header `anthropic-dangerous-direct-browser-access` (anthropic-sdk-typescript
+/// src/client.ts `buildHeaders`; it is set to true through a variable here, so that keyguard's
+/// own exposure rule does not flag this test). None is CORS-safelisted, so the preflight asks for them.
 const APP_JS: &str = r#"
 const show = (id, text) => { document.getElementById(id).textContent = text; };
 const SDK_HEADERS = {
@@ -97,6 +101,20 @@ const ask = (stream, extra) =>
       ...extra,
     },
     body: JSON.stringify({ model: "gpt-4o-mini", stream, messages: [{ role: "user", content: "Say hello" }] }),
+  });
+const BROWSER_ACCESS = "anthropic-dangerous-direct-browser-access";
+const askClaude = () =>
+  fetch(KEYGUARD_PROXY + "/v1/messages", {
+    method: "POST",
+    headers: {
+      "x-api-key": KEYGUARD_TOKEN,
+      "anthropic-version": "2023-06-01",
+      [BROWSER_ACCESS]: "true",
+      "content-type": "application/json",
+      "accept": "application/json",
+      ...SDK_HEADERS,
+    },
+    body: JSON.stringify({ model: "claude-haiku-4-5", max_tokens: 64, messages: [{ role: "user", content: "Say hello" }] }),
   });
 // Server-sent events: "data: {json}" lines; the text is the concatenated deltas.
 const readStream = async (r) => {
@@ -134,6 +152,13 @@ const readStream = async (r) => {
     show("streamed", "failed: " + e);
   }
   try {
+    const r = await askClaude();
+    const body = await r.json();
+    show("claude", r.ok ? "claude: " + body.content[0].text : "status " + r.status + ": " + JSON.stringify(body));
+  } catch (e) {
+    show("claude", "failed: " + e);
+  }
+  try {
     const r = await ask(false, {});
     show("limited", "status " + r.status + ", retry-after: " + r.headers.get("retry-after"));
   } catch (e) {
@@ -149,6 +174,7 @@ fn page_html(proxy: &str, token: &str) -> String {
 <body>
 <p id="answer">waiting</p>
 <p id="streamed">waiting</p>
+<p id="claude">waiting</p>
 <p id="limited">waiting</p>
 <script>window.onerror = (m) => {{ document.getElementById("answer").textContent = "script error: " + m; }};</script>
 <script>const KEYGUARD_PROXY = "{proxy}"; const KEYGUARD_TOKEN = "{token}";</script>
@@ -236,6 +262,8 @@ impl Proxy {
             .args(["serve", "--listen", "127.0.0.1:0"])
             .env("PROXY_OPENAI_KEY", key)
             .env("KEYGUARD_OPENAI_API_BASE", upstream)
+            .env("PROXY_ANTHROPIC_KEY", key)
+            .env("KEYGUARD_ANTHROPIC_API_BASE", upstream)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -367,6 +395,8 @@ struct NetLog {
     raw: String,
     /// Every logged byte buffer (`bytes` parameters), decoded.
     bytes: Vec<Vec<u8>>,
+    /// The header lines of every request the browser sent.
+    sent_headers: Vec<String>,
     /// One per URL request: method, URL and response header lines.
     requests: Vec<NetRequest>,
 }
@@ -398,6 +428,8 @@ impl NetLog {
         let type_of = |name: &str| types[name].as_u64().unwrap_or_else(|| panic!("{name}?"));
         let start = type_of("URL_REQUEST_START_JOB");
         let headers = type_of("HTTP_TRANSACTION_READ_RESPONSE_HEADERS");
+        let sent = type_of("HTTP_TRANSACTION_SEND_REQUEST_HEADERS");
+        let mut sent_headers = Vec::new();
         let mut by_source: std::collections::BTreeMap<u64, NetRequest> = Default::default();
         let mut bytes = Vec::new();
         for e in v["events"].as_array().expect("events") {
@@ -415,6 +447,9 @@ impl NetLog {
                 let r = by_source.entry(source).or_default();
                 r.method = params["method"].as_str().unwrap().to_string();
                 r.url = params["url"].as_str().unwrap_or("").to_string();
+            } else if ty == sent {
+                let lines = params["headers"].as_array().cloned().unwrap_or_default();
+                sent_headers.extend(lines.iter().filter_map(|l| l.as_str().map(str::to_string)));
             } else if ty == headers {
                 let lines = params["headers"].as_array().cloned().unwrap_or_default();
                 by_source.entry(source).or_default().response_headers = lines
@@ -426,6 +461,7 @@ impl NetLog {
         NetLog {
             raw: raw.to_string(),
             bytes,
+            sent_headers,
             requests: by_source.into_values().collect(),
         }
     }
@@ -435,6 +471,14 @@ impl NetLog {
             .iter()
             .filter(|r| r.method == method && r.url == url)
             .collect()
+    }
+
+    /// Whether some request the browser sent carried the header `name`.
+    fn sent_header(&self, name: &str) -> bool {
+        let prefix = format!("{name}:");
+        self.sent_headers
+            .iter()
+            .any(|l| l.to_ascii_lowercase().starts_with(&prefix))
     }
 
     fn received(&self, needle: &str) -> bool {
@@ -473,6 +517,7 @@ fn serve_browser_page_gets_the_answer_and_never_the_key() {
     let key = format!("pk-test-{}", fakes.alnum(40));
     let answer = format!("Hello from the mock upstream {}", fakes.alnum(12));
     let streamed = [fakes.alnum(8), fakes.alnum(8)];
+    let claude = format!("Hello from the mock Claude {}", fakes.alnum(12));
 
     let upstream = Server::start();
     let sse = streamed
@@ -515,6 +560,22 @@ fn serve_browser_page_gets_the_answer_and_never_the_key() {
             ),
     );
 
+    upstream.mount(
+        Mock::given(method("POST"))
+            .and(path("/v1/messages"))
+            .and(header("x-api-key", key.as_str()))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .insert_header("x-upstream-echo", key.as_str())
+                    .set_body_json(json!({
+                        "id": "m0", "type": "message", "role": "assistant", "model": "claude-haiku-4-5",
+                        "content": [{"type": "text", "text": claude}],
+                        "stop_reason": "end_turn",
+                        "usage": {"input_tokens": 4, "output_tokens": 6}
+                    })),
+            ),
+    );
+
     let work = tempfile::tempdir().unwrap();
     let dir = work.path().join("proxy");
     // The page's origin must be known before the proxy's config is written: bind the static
@@ -536,8 +597,14 @@ key = "env:PROXY_OPENAI_KEY"
 models = ["gpt-4o-mini"]
 max_tokens = 256
 
+[[serve.routes]]
+provider = "anthropic"
+key = "env:PROXY_ANTHROPIC_KEY"
+models = ["claude-haiku-4-5"]
+max_tokens = 256
+
 [serve.limits]
-requests_per_minute = 2
+requests_per_minute = 3
 "#
         ),
     );
@@ -547,6 +614,7 @@ requests_per_minute = 2
     let proxy = Proxy::start(&dir, &upstream.uri(), &key);
     *html.lock().unwrap() = page_html(&proxy.url, &token);
     let chat = format!("{}/v1/chat/completions", proxy.url);
+    let messages = format!("{}/v1/messages", proxy.url);
 
     // The page from the allowed origin.
     let allowed = run_chromium(&format!("{origin}/app.html"), work.path(), "allowed");
@@ -564,7 +632,12 @@ requests_per_minute = 2
         "the streamed answer is not in the DOM:\n{}",
         allowed.dom
     );
-    // The third call is over the limit, and the page can read when to retry (exposed header).
+    assert!(
+        allowed.dom.contains(&format!("claude: {claude}")),
+        "the Anthropic-shaped answer is not in the DOM:\n{}",
+        allowed.dom
+    );
+    // The fourth call is over the limit, and the page can read when to retry (exposed header).
     let retry = allowed
         .dom
         .split("status 429, retry-after: ")
@@ -597,6 +670,17 @@ requests_per_minute = 2
     );
     let posts = allowed.net.to("POST", &chat);
     assert_eq!(posts.len(), 3, "{:?}", allowed.net.requests);
+    assert_eq!(allowed.net.to("POST", &messages).len(), 1);
+    // The SDK-shaped headers were really sent (so the preflight really had to allow them).
+    for name in [
+        "x-stainless-runtime",
+        "anthropic-dangerous-direct-browser-access",
+    ] {
+        assert!(
+            allowed.net.sent_header(name),
+            "the browser did not send {name}"
+        );
+    }
     // The net-log holds what the browser received, so the key's absence there means something.
     assert!(allowed.net.received(&answer), "no response bytes captured");
     assert!(
@@ -609,19 +693,20 @@ requests_per_minute = 2
     let served = String::from_utf8(page.served()).unwrap();
     assert!(served.contains("KEYGUARD_TOKEN") && served.contains("fetch("));
     assert!(!served.contains(&key));
-    // The proxy's handler saw the three calls (two answers, then the 429) for alice; the
-    // upstream saw two, with the provider key and without the user's token.
+    // The proxy's handler saw the four calls (three answers, then the 429) for alice; the
+    // upstream saw three, with the provider key and without the user's token.
     let lines = proxy.request_lines();
-    assert_eq!(lines.len(), 3, "{}", proxy.log());
+    assert_eq!(lines.len(), 4, "{}", proxy.log());
     assert!(lines.iter().all(|l| l.contains("user=alice")), "{lines:?}");
     assert!(lines.iter().any(|l| l.contains("status=200")), "{lines:?}");
     assert!(lines.iter().any(|l| l.contains("status=429")), "{lines:?}");
     let seen = upstream.requests();
-    assert_eq!(seen.len(), 2, "upstream calls: {}", seen.len());
+    assert_eq!(seen.len(), 3, "upstream calls: {}", seen.len());
     for (name, value) in seen.iter().flat_map(|r| r.headers.iter()) {
         // The SDK's headers the preflight allowed stop at the proxy.
         assert!(
-            !name.as_str().starts_with("x-stainless"),
+            !name.as_str().starts_with("x-stainless")
+                && name.as_str() != "anthropic-dangerous-direct-browser-access",
             "{name} went upstream"
         );
         assert!(
@@ -654,8 +739,9 @@ requests_per_minute = 2
     assert!(refused.net.to("POST", &chat).is_empty());
     assert!(!refused.net.received(&answer));
     refused.net.assert_no_secrets(&key, &upstream.uri());
-    assert_eq!(proxy.request_lines().len(), 3, "{}", proxy.log());
-    assert_eq!(upstream.requests().len(), 2);
+    assert!(refused.net.to("POST", &messages).is_empty());
+    assert_eq!(proxy.request_lines().len(), 4, "{}", proxy.log());
+    assert_eq!(upstream.requests().len(), 3);
 
     let log = proxy.log();
     assert!(
