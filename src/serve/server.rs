@@ -426,7 +426,7 @@ fn wrong_method(wire: Wire, allow: &'static str) -> Response {
 }
 
 fn cors(origins: &[String]) -> Result<tower_http::cors::CorsLayer> {
-    use tower_http::cors::{AllowOrigin, CorsLayer};
+    use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
     let origins = origins
         .iter()
         .map(|o| HeaderValue::from_str(o).context("a cors origin is not a valid header value"))
@@ -434,15 +434,11 @@ fn cors(origins: &[String]) -> Result<tower_http::cors::CorsLayer> {
     Ok(CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins))
         .allow_methods([Method::GET, Method::POST])
-        .allow_headers([
-            header::AUTHORIZATION,
-            header::CONTENT_TYPE,
-            HeaderName::from_static("x-api-key"),
-            HeaderName::from_static("anthropic-version"),
-            HeaderName::from_static("anthropic-beta"),
-            HeaderName::from_static("anthropic-dangerous-direct-browser-access"),
-            HeaderName::from_static("x-goog-api-key"),
-        ])
+        // Whatever request headers the page's preflight asks for: the official JS SDKs send
+        // `X-Stainless-*` headers (their set changes between versions) that a fixed list
+        // refuses, and refusing them protects nothing: only the configured origins get an
+        // answer, and no client header but `anthropic-version`/`-beta` reaches the upstream.
+        .allow_headers(AllowHeaders::mirror_request())
         .expose_headers([
             header::RETRY_AFTER,
             HeaderName::from_static("x-ratelimit-limit-requests"),

@@ -14,6 +14,8 @@ mod reports;
 mod rotate;
 mod scan;
 mod serve;
+#[cfg(unix)]
+mod serve_browser;
 mod serve_input;
 mod serve_sdk;
 mod staged;
