@@ -39,7 +39,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -49,7 +49,8 @@ use wiremock::matchers::{body_partial_json, header, method, path};
 use wiremock::{Mock, ResponseTemplate};
 
 use crate::support::providers::Server;
-use crate::support::{Fakes, keyguard, run_in, skip_missing, write};
+use crate::support::proxy::Proxy;
+use crate::support::{Fakes, run_in, skip_missing, write};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMIUM_FLAGS: &[&str] = &[
@@ -246,68 +247,6 @@ fn serve_one(mut stream: TcpStream, html: &str, record: &Mutex<Vec<u8>>) {
         .unwrap()
         .extend_from_slice(response.as_bytes());
     let _ = stream.write_all(response.as_bytes());
-}
-
-/// `keyguard serve` with its stderr (the request log) collected.
-struct Proxy {
-    child: Child,
-    url: String,
-    log: Arc<Mutex<String>>,
-}
-
-impl Proxy {
-    fn start(dir: &Path, upstream: &str, key: &str) -> Proxy {
-        let mut child = keyguard()
-            .current_dir(dir)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env("PROXY_OPENAI_KEY", key)
-            .env("KEYGUARD_OPENAI_API_BASE", upstream)
-            .env("PROXY_ANTHROPIC_KEY", key)
-            .env("KEYGUARD_ANTHROPIC_API_BASE", upstream)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let stderr = child.stderr.take().unwrap();
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if let Some(url) = line.strip_prefix("keyguard serve: listening on ") {
-                    let _ = tx.send(url.to_string());
-                }
-                let mut l = sink.lock().unwrap();
-                l.push_str(&line);
-                l.push('\n');
-            }
-        });
-        let url = rx
-            .recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|_| panic!("serve did not start: {}", log.lock().unwrap()));
-        Proxy { child, url, log }
-    }
-
-    fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
-    }
-
-    /// The per-request log lines (`user=...`), one per request the handler saw.
-    fn request_lines(&self) -> Vec<String> {
-        self.log()
-            .lines()
-            .filter(|l| l.contains("user="))
-            .map(str::to_string)
-            .collect()
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// What one headless Chromium run left: the final DOM and the parsed net-log.

@@ -10,17 +10,16 @@
 //! and `KEYGUARD_SERVE_BODY_TIMEOUT_MS` (defaults 10 s and 30 s): they assert that the connection
 //! is closed or refused, which without the timeouts would not happen at all.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 use crate::serve::{Reply, assert_no_key, call, mock_upstream, post};
-use crate::support::proxy::provider_key;
+use crate::support::proxy::{Proxy, provider_key};
 use crate::support::{Fakes, keyguard, run_in, write};
 
 const ROUTES: &str = r#"
@@ -48,86 +47,6 @@ fn setup(serve: &str) -> (tempfile::TempDir, String) {
     let run = run_in(dir.path(), &["token", "issue", "--user", "alice"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     (dir, run.stdout.trim().to_string())
-}
-
-struct Proxy {
-    child: Child,
-    url: String,
-    log: Arc<Mutex<String>>,
-}
-
-impl Proxy {
-    /// `keyguard serve ARGS` in `dir` with the provider keys and upstream overrides in its
-    /// environment, plus `env`.
-    fn start(dir: &Path, upstream: &str, key: &str, args: &[&str], env: &[(&str, &str)]) -> Proxy {
-        let mut cmd = keyguard();
-        cmd.current_dir(dir)
-            .arg("serve")
-            .args(args)
-            .env("PROXY_OPENAI_KEY", key)
-            .env("PROXY_ANTHROPIC_KEY", key)
-            .env("KEYGUARD_OPENAI_API_BASE", upstream)
-            .env("KEYGUARD_ANTHROPIC_API_BASE", upstream)
-            .envs(env.iter().copied());
-        Proxy::spawn(cmd)
-    }
-
-    fn spawn(mut cmd: Command) -> Proxy {
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let stderr = child.stderr.take().unwrap();
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if let Some(url) = line.strip_prefix("keyguard serve: listening on http://") {
-                    // Listening on every interface: this machine reaches it on loopback.
-                    let _ = tx.send(format!("http://{}", url.replace("0.0.0.0", "127.0.0.1")));
-                }
-                let mut l = sink.lock().unwrap();
-                l.push_str(&line);
-                l.push('\n');
-            }
-        });
-        let url = rx
-            .recv_timeout(Duration::from_secs(20))
-            .unwrap_or_else(|_| panic!("serve did not start: {}", log.lock().unwrap()));
-        Proxy { child, url, log }
-    }
-
-    fn addr(&self) -> String {
-        self.url.trim_start_matches("http://").to_string()
-    }
-
-    fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
-    }
-
-    /// Waits until the log contains `what`.
-    fn wait_for_log(&self, what: &str) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !self.log().contains(what) {
-            assert!(
-                Instant::now() < deadline,
-                "no `{what}` in the log: {}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// A request with a raw body (the helpers in `serve.rs` send JSON).
@@ -206,7 +125,7 @@ fn serve_input_bad_bodies_and_wrong_methods_get_the_providers_error_shapes() {
     let key = provider_key(81);
     let upstream = mock_upstream(&key);
     let (dir, token) = setup("");
-    let proxy = Proxy::start(
+    let proxy = Proxy::start_with(
         dir.path(),
         &upstream.uri(),
         &key,
@@ -315,7 +234,7 @@ fn serve_input_huge_headers_are_refused_and_the_server_keeps_serving() {
     let key = provider_key(82);
     let upstream = mock_upstream(&key);
     let (dir, _token) = setup("");
-    let proxy = Proxy::start(
+    let proxy = Proxy::start_with(
         dir.path(),
         &upstream.uri(),
         &key,
@@ -356,7 +275,7 @@ fn serve_input_slow_clients_are_cut_off_by_the_header_and_body_timeouts() {
     let key = provider_key(83);
     let upstream = mock_upstream(&key);
     let (dir, token) = setup("");
-    let proxy = Proxy::start(
+    let proxy = Proxy::start_with(
         dir.path(),
         &upstream.uri(),
         &key,
@@ -504,7 +423,7 @@ fn serve_input_listens_beyond_loopback_only_with_the_flag_and_guards_metrics() {
     let mut replies = Vec::new();
 
     // --listen on every interface: the reminder, and no /metrics for anyone.
-    let open = Proxy::start(
+    let open = Proxy::start_with(
         dir.path(),
         &upstream.uri(),
         &key,
@@ -542,7 +461,7 @@ fn serve_input_listens_beyond_loopback_only_with_the_flag_and_guards_metrics() {
             "[serve]\nstore = \"sqlite:serve.db\"\nmetrics_token = \"env:KG_TEST_METRICS_TOKEN\"\n{ROUTES}"
         ),
     );
-    let guarded = Proxy::start(
+    let guarded = Proxy::start_with(
         dir.path(),
         &upstream.uri(),
         &key,
@@ -569,7 +488,7 @@ fn serve_input_log_bodies_logs_prompts_and_answers_without_keys_or_tokens() {
     let key = provider_key(86);
     let upstream = mock_upstream(&key);
     let (dir, token) = setup("");
-    let proxy = Proxy::start(
+    let proxy = Proxy::start_with(
         dir.path(),
         &upstream.uri(),
         &key,
@@ -747,7 +666,7 @@ fn serve_input_sigterm_stops_accepting_and_lets_the_stream_in_flight_finish() {
     let key = provider_key(89);
     let (upstream, arrived, release) = held_upstream();
     let (dir, token) = setup("");
-    let mut proxy = Proxy::start(
+    let mut proxy = Proxy::start_with(
         dir.path(),
         &upstream,
         &key,
@@ -810,7 +729,7 @@ fn serve_input_max_connections_makes_further_clients_wait_not_fail() {
     let key = provider_key(90);
     let upstream = mock_upstream(&key);
     let (dir, _token) = setup("max_connections = 1");
-    let proxy = Proxy::start(
+    let proxy = Proxy::start_with(
         dir.path(),
         &upstream.uri(),
         &key,
@@ -852,7 +771,7 @@ fn serve_input_the_header_timeout_does_not_cut_a_slow_answer() {
     let key = provider_key(91);
     let (upstream, arrived, release) = held_upstream();
     let (dir, token) = setup("");
-    let proxy = Proxy::start(
+    let proxy = Proxy::start_with(
         dir.path(),
         &upstream,
         &key,

@@ -4,9 +4,9 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::{Fakes, keyguard};
 
@@ -24,16 +24,34 @@ pub struct Proxy {
 }
 
 impl Proxy {
+    /// `keyguard serve --listen 127.0.0.1:0` in `dir`.
     pub fn start(dir: &Path, upstream: &str, key: &str) -> Proxy {
-        let mut child = keyguard()
-            .current_dir(dir)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env("PROXY_OPENAI_KEY", key)
-            .env("PROXY_ANTHROPIC_KEY", key)
-            .env("KEYGUARD_OPENAI_API_BASE", upstream)
-            .env("KEYGUARD_ANTHROPIC_API_BASE", upstream)
-            .env("PROXY_GEMINI_KEY", key)
-            .env("KEYGUARD_GEMINI_API_BASE", upstream)
+        Proxy::start_with(dir, upstream, key, &["--listen", "127.0.0.1:0"], &[])
+    }
+
+    /// `keyguard serve ARGS` in `dir` with the provider keys and upstream overrides in its
+    /// environment, plus `env`.
+    pub fn start_with(
+        dir: &Path,
+        upstream: &str,
+        key: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Proxy {
+        let mut cmd = keyguard();
+        cmd.current_dir(dir).arg("serve").args(args);
+        for provider in ["OPENAI", "ANTHROPIC", "GEMINI"] {
+            cmd.env(format!("PROXY_{provider}_KEY"), key)
+                .env(format!("KEYGUARD_{provider}_API_BASE"), upstream);
+        }
+        cmd.envs(env.iter().copied());
+        Proxy::spawn(cmd)
+    }
+
+    /// Runs `cmd` (a `keyguard serve` command line) and waits for its "listening on" line.
+    pub fn spawn(mut cmd: Command) -> Proxy {
+        let mut child = cmd
+            .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -45,8 +63,9 @@ impl Proxy {
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
-                if let Some(url) = line.strip_prefix("keyguard serve: listening on ") {
-                    let _ = tx.send(url.to_string());
+                if let Some(url) = line.strip_prefix("keyguard serve: listening on http://") {
+                    // Listening on every interface: this machine reaches it on loopback.
+                    let _ = tx.send(format!("http://{}", url.replace("0.0.0.0", "127.0.0.1")));
                 }
                 let mut l = sink.lock().unwrap();
                 l.push_str(&line);
@@ -54,14 +73,41 @@ impl Proxy {
             }
         });
         let url = rx
-            .recv_timeout(Duration::from_secs(20))
+            .recv_timeout(Duration::from_secs(30))
             .unwrap_or_else(|_| panic!("serve did not start: {}", log.lock().unwrap()));
         Proxy { child, url, log }
+    }
+
+    /// `HOST:PORT` of the server.
+    pub fn addr(&self) -> String {
+        self.url.trim_start_matches("http://").to_string()
     }
 
     /// Everything the server has logged so far.
     pub fn log(&self) -> String {
         self.log.lock().unwrap().clone()
+    }
+
+    /// The per-request log lines (`user=...`), one per request the handler saw.
+    pub fn request_lines(&self) -> Vec<String> {
+        self.log()
+            .lines()
+            .filter(|l| l.contains("user="))
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Waits until the log contains `what`.
+    pub fn wait_for_log(&self, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !self.log().contains(what) {
+            assert!(
+                Instant::now() < deadline,
+                "no `{what}` in the log: {}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 }
 
