@@ -6,7 +6,8 @@
 //! upstream call, so refused requests cost nothing. Then the provider key (held as a `Secret`,
 //! re-read on SIGHUP) is added and the request goes to the route's upstream; streamed answers pass
 //! through chunk by chunk, the key scrubbed out (`scrub`), while `usage::StreamMeter` counts
-//! tokens; the reservation is settled to them when the stream ends or the client goes away.
+//! tokens; the reservation is settled to them when the stream ends, or kept whole when the
+//! stream is cut before the provider states its usage (the client went away).
 //! The upstream is held to bounds: no redirect followed (a 3xx is a 502 of ours), error bodies
 //! and plain answers read up to a cap (502 past it), and `upstream_idle_timeout` of silence
 //! before the head or between chunks ends the request.
@@ -1286,7 +1287,18 @@ impl Metered {
 impl Drop for Metered {
     fn drop(&mut self) {
         if let Some(r) = self.record.take() {
-            let n = self.meter.usage().total;
+            let u = self.meter.usage();
+            // A stream cut before the provider stated its usage (the client left, or the
+            // upstream broke off) counts its whole reservation, not the estimate: the provider
+            // may have generated, and billed, far more than passed through (a reasoning model's
+            // hidden tokens stream nothing; an Anthropic delta carries several tokens), and may
+            // finish the answer anyway. Otherwise a client that hangs up just before the usage
+            // chunk would spend a ceiling's worth of tokens per request against a few counted.
+            let n = if u.exact {
+                u.total
+            } else {
+                u.total.max(r.reservation.reserved)
+            };
             r.reservation.settle(n);
             r.line.log(r.status, Some(n));
         }
