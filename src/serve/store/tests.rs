@@ -693,3 +693,31 @@ fn sqlite_refuses_a_store_it_did_not_make() {
         .unwrap();
     assert_eq!(tables, 1);
 }
+
+/// A record whose user name `issue` would never have stored (written into the store behind
+/// keyguard's back) does not authenticate: the name would reach the log raw and build Redis keys.
+#[test]
+fn a_tampered_user_name_does_not_authenticate() {
+    let store = MemoryStore::new();
+    for user in ["eve\nuser=admin status=200", "alice:d:20000", ""] {
+        let token = new_token().unwrap();
+        let record = TokenRecord {
+            id: "0123456789ab".to_string(),
+            user: user.to_string(),
+            created: now(),
+            expires: None,
+            revoked: None,
+        };
+        store.insert_token(&hash_token(&token), &record).unwrap();
+        assert_eq!(
+            authenticate(&store, &token, now()).unwrap(),
+            Auth::Unknown,
+            "{user:?}"
+        );
+    }
+    let (token, _) = issue(&store, "alice", None, now()).unwrap();
+    assert!(matches!(
+        authenticate(&store, &token, now()).unwrap(),
+        Auth::Valid(_)
+    ));
+}
