@@ -962,7 +962,12 @@ async fn proxy_inner(state: &Arc<AppState>, req: Request, started: Instant) -> R
     let mut headers = HeaderMap::new();
     for name in FORWARDED_HEADERS {
         if let Some(v) = upstream.headers().get(*name) {
-            headers.insert(HeaderName::from_static(name), v.clone());
+            // Bodies are scrubbed of the key; a header that quotes it (a hostile upstream, or a
+            // KEYGUARD_*_API_BASE one, echoing it as a request id) is dropped.
+            let text = String::from_utf8_lossy(v.as_bytes());
+            if crate::providers::scrub(&text, &key) == text {
+                headers.insert(HeaderName::from_static(name), v.clone());
+            }
         }
     }
     rate_headers(&decision, &mut headers);

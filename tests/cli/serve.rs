@@ -1067,3 +1067,59 @@ models = ["gpt-4o-mini"]
     assert!(log.contains("stalled"), "{log}");
     assert!(!log.contains(&key), "key in the log");
 }
+
+/// An upstream that echoes the provider key in the headers the proxy forwards (`x-request-id`,
+/// `request-id`, `content-type`, `retry-after`), on an answer and on an error: none reaches the
+/// client.
+#[test]
+fn serve_drops_forwarded_headers_that_quote_the_key() {
+    let key = provider_key(81);
+    let upstream = Server::start();
+    let echo = |status: u16| {
+        ResponseTemplate::new(status)
+            .insert_header("x-request-id", key.as_str())
+            .insert_header("request-id", format!("req_{}", &key[8..30]).as_str())
+            .insert_header("retry-after", key.as_str())
+            .insert_header("cache-control", "no-store")
+            .set_body_json(json!({
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}}],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                "error": {"message": "busy"}
+            }))
+    };
+    upstream.mount(
+        Mock::given(method("POST"))
+            .and(path("/v1/chat/completions"))
+            .and(body_partial_json(json!({"model": "gpt-4.1-mini"})))
+            .respond_with(echo(429)),
+    );
+    upstream.mount(
+        Mock::given(method("POST"))
+            .and(path("/v1/chat/completions"))
+            .respond_with(echo(200)),
+    );
+    let (dir, token) = setup("");
+    let proxy = Proxy::start(dir.path(), &upstream.uri(), &key);
+    let bearer = format!("Bearer {token}");
+    let url = format!("{}/v1/chat/completions", proxy.url);
+    let mut replies = Vec::new();
+    for (model, status) in [("gpt-4o-mini", 200), ("gpt-4.1-mini", 429)] {
+        let r = post(
+            &url,
+            &[("authorization", &bearer)],
+            json!({"model": model, "messages": [{"role": "user", "content": "hi"}]}),
+        );
+        assert_eq!(r.status, status, "{}", r.body);
+        // The harmless header still passes; the ones quoting the key do not.
+        assert_eq!(r.headers.get("cache-control").unwrap(), "no-store");
+        for name in ["x-request-id", "request-id"] {
+            assert!(r.headers.get(name).is_none(), "{name}: {:?}", r.headers);
+        }
+        for (name, v) in &r.headers {
+            let v = String::from_utf8_lossy(v.as_bytes());
+            assert!(!v.contains(&key[8..30]), "part of the key in {name}");
+        }
+        replies.push(r);
+    }
+    assert_no_key(&key, &replies, &proxy.log());
+}
