@@ -1310,6 +1310,45 @@ impl Drop for Metered {
     }
 }
 
+/// A body fit for the log: every copy of a route's provider key (and runs quoting 8 of its
+/// characters, `providers::scrub`), the client's token, and every match of the built-in rule
+/// catalogue (client tokens, other providers' keys, private keys, …) replaced; cut at
+/// `MAX_LOGGED_BODY`.
+fn scrub_for_log(state: &AppState, token: Option<&str>, body: &[u8]) -> String {
+    let cut = body.len() > MAX_LOGGED_BODY;
+    let mut text = String::from_utf8_lossy(&body[..body.len().min(MAX_LOGGED_BODY)]).into_owned();
+    for key in state.keys.read().unwrap_or_else(|e| e.into_inner()).iter() {
+        text = crate::providers::scrub(&text, key);
+    }
+    if let Some(t) = token.filter(|t| t.len() >= 8) {
+        text = text.replace(t, "<token>");
+    }
+    if let Some(scanner) = crate::keychain::builtin_scanner() {
+        let bytes = text.as_bytes();
+        let mut found = scanner.scan(bytes);
+        found.sort_by_key(|m| (m.start, m.end));
+        let rules = scanner.rules();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut at = 0;
+        for m in found {
+            if m.start < at {
+                // Overlaps the previous match, whose replacement now reaches this one's end.
+                at = at.max(m.end);
+                continue;
+            }
+            out.extend_from_slice(&bytes[at..m.start]);
+            out.extend_from_slice(format!("<{}>", rules.get(m.rule).id()).as_bytes());
+            at = m.end;
+        }
+        out.extend_from_slice(&bytes[at.min(bytes.len())..]);
+        text = String::from_utf8_lossy(&out).into_owned();
+    }
+    if cut {
+        text.push_str("…(cut)");
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1371,43 +1410,4 @@ mod tests {
         let h = headers(&[("anthropic-version", "2099-12-31")]);
         assert_eq!(anthropic_version(&h), ANTHROPIC_VERSION);
     }
-}
-
-/// A body fit for the log: every copy of a route's provider key (and runs quoting 8 of its
-/// characters, `providers::scrub`), the client's token, and every match of the built-in rule
-/// catalogue (client tokens, other providers' keys, private keys, …) replaced; cut at
-/// `MAX_LOGGED_BODY`.
-fn scrub_for_log(state: &AppState, token: Option<&str>, body: &[u8]) -> String {
-    let cut = body.len() > MAX_LOGGED_BODY;
-    let mut text = String::from_utf8_lossy(&body[..body.len().min(MAX_LOGGED_BODY)]).into_owned();
-    for key in state.keys.read().unwrap_or_else(|e| e.into_inner()).iter() {
-        text = crate::providers::scrub(&text, key);
-    }
-    if let Some(t) = token.filter(|t| t.len() >= 8) {
-        text = text.replace(t, "<token>");
-    }
-    if let Some(scanner) = crate::keychain::builtin_scanner() {
-        let bytes = text.as_bytes();
-        let mut found = scanner.scan(bytes);
-        found.sort_by_key(|m| (m.start, m.end));
-        let rules = scanner.rules();
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut at = 0;
-        for m in found {
-            if m.start < at {
-                // Overlaps the previous match, whose replacement now reaches this one's end.
-                at = at.max(m.end);
-                continue;
-            }
-            out.extend_from_slice(&bytes[at..m.start]);
-            out.extend_from_slice(format!("<{}>", rules.get(m.rule).id()).as_bytes());
-            at = m.end;
-        }
-        out.extend_from_slice(&bytes[at.min(bytes.len())..]);
-        text = String::from_utf8_lossy(&out).into_owned();
-    }
-    if cut {
-        text.push_str("…(cut)");
-    }
-    text
 }
