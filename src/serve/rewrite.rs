@@ -8,7 +8,7 @@
 //! check against the live docs):
 //! - OpenAI chat completions (`POST /v1/chat/completions`): the ceiling applies to `max_tokens`
 //!   and `max_completion_tokens` (the newer name, the only one reasoning models take); when
-//!   neither is sent, `max_completion_tokens` is set for OpenAI and `max_tokens` for
+//!   both are sent both carry the smaller (servers differ on which wins); when neither is sent, `max_completion_tokens` is set for OpenAI and `max_tokens` for
 //!   openai-compatible servers (which may not know the newer name). `n` (choices per request,
 //!   each billed) is removed, so the default 1 applies; `best_of` (legacy completions, billed per
 //!   candidate) likewise. `service_tier` is removed: `priority`/`fast` are billed at a premium
@@ -294,7 +294,17 @@ fn openai(
         }
     }
     let max_tokens = match effective {
-        Some(m) => m,
+        Some(m) => {
+            // Both names sent: servers differ on which wins (SGLang and vLLM read
+            // `max_completion_tokens or max_tokens`), so both carry the smaller one; the
+            // reservation, made for `m`, then holds whichever the server reads.
+            for name in ["max_completion_tokens", "max_tokens"] {
+                if let Some(v) = obj.get_mut(name) {
+                    *v = Value::from(m);
+                }
+            }
+            m
+        }
         None => {
             let name = match route.provider {
                 ProviderKind::OpenAi => "max_completion_tokens",

@@ -149,7 +149,9 @@ fn openai_max_tokens_clamped_or_set() {
         json!({"max_completion_tokens": 20000, "max_tokens": 100}),
     )
     .unwrap();
-    assert_eq!(body["max_completion_tokens"], 1000);
+    // Both carry the smaller: a server that reads `max_completion_tokens` first (SGLang, vLLM)
+    // must not generate 1000 tokens against a reservation of 100.
+    assert_eq!(body["max_completion_tokens"], 100);
     assert_eq!(body["max_tokens"], 100);
     assert!(s.clamped);
     assert_eq!(s.max_tokens, 100);
