@@ -260,6 +260,9 @@ pub fn run(opts: Options) -> Result<()> {
     if let Some(w) = limits_warning(&opts.config, &opts.limits) {
         eprintln!("keyguard serve: warning: {w}");
     }
+    for line in key_destinations(&opts.config) {
+        eprintln!("keyguard serve: {line}");
+    }
     let keys = load_keys(&opts.config)?;
     let timeouts = Timeouts::from_env()?;
     let metrics_token = match &opts.config.metrics_token {
@@ -1043,6 +1046,30 @@ async fn proxy_inner(state: &Arc<AppState>, req: Request, started: Instant) -> R
     let mut r = (status, body).into_response();
     r.headers_mut().extend(headers);
     r
+}
+
+/// Where keys go that do not go to their provider's official host: an `openai-compatible`
+/// route's upstream comes from keyguard.toml, which may have arrived with a cloned repository and
+/// name any environment variable or keychain entry whose value the catalogue does not recognise
+/// (`Route::check_key` refuses the ones it does). Said at start, names only, so the operator sees
+/// which secret leaves for which host.
+fn key_destinations(config: &ServeConfig) -> Vec<String> {
+    config
+        .routes
+        .iter()
+        .filter(|r| r.provider.official().is_none() || r.upstream.overridden())
+        .map(|r| {
+            let source = match &r.key {
+                KeySource::Env(var) => format!("env:{var}"),
+                KeySource::Keychain(name) => format!("keychain:{name}"),
+            };
+            format!(
+                "the {} route sends the key {source} to {}",
+                r.provider.id(),
+                r.upstream.url()
+            )
+        })
+        .collect()
 }
 
 /// A `tokens_per_day` below a route's `max_tokens` ceiling: every request reserves its

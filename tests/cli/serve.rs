@@ -1123,3 +1123,37 @@ fn serve_drops_forwarded_headers_that_quote_the_key() {
     }
     assert_no_key(&key, &replies, &proxy.log());
 }
+
+/// A route whose key leaves for a host other than its provider's (an openai-compatible upstream
+/// from keyguard.toml, which a cloned repository can supply) is named at start: which secret
+/// goes to which host, by name only.
+#[test]
+fn serve_names_where_a_key_goes_that_is_not_its_providers() {
+    let key = provider_key(82);
+    let upstream = mock_upstream(&key);
+    let (dir, _token) = setup_config(&format!(
+        r#"[serve]
+store = "sqlite:serve.db"
+
+[[serve.routes]]
+provider = "openai-compatible"
+key = "env:PROXY_OPENAI_KEY"
+upstream = "{}"
+models = ["llama3"]
+"#,
+        upstream.uri()
+    ));
+    let proxy = Proxy::start(dir.path(), &upstream.uri(), &key);
+    let log = proxy.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("sends the key"))
+        .unwrap_or_else(|| panic!("no key destination in {log}"));
+    assert!(
+        line.contains("openai-compatible")
+            && line.contains("env:PROXY_OPENAI_KEY")
+            && line.contains(&upstream.uri()),
+        "{line}"
+    );
+    assert_no_key(&key, &[], &log);
+}
