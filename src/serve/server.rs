@@ -882,13 +882,15 @@ async fn proxy_inner(state: &Arc<AppState>, req: Request, started: Instant) -> R
         return r;
     }
     // Settled on every path below; if this handler is dropped first (the client left while the
-    // upstream was working), the prompt estimate is what it settles to.
+    // upstream was working), it settles to the whole reservation: the provider may generate, and
+    // bill, the whole answer all the same, and a client that hangs up right after sending must
+    // not be counted only its prompt.
     let reservation = Reservation {
         state: state.clone(),
         user: line.user.clone(),
         day: decision.day,
         reserved: reserve,
-        fallback: prompt_estimate,
+        fallback: reserve.max(prompt_estimate),
         done: false,
     };
 

@@ -1157,3 +1157,76 @@ models = ["llama3"]
     );
     assert_no_key(&key, &[], &log);
 }
+
+/// A client that sends a plain (not streamed) request and hangs up while the upstream is still
+/// working is counted its whole reservation, not its prompt alone: the provider may finish, and
+/// bill, the answer all the same.
+#[test]
+fn serve_counts_the_reservation_of_a_client_that_hangs_up_before_the_answer() {
+    use std::io::{Read, Write};
+    let key = provider_key(83);
+    // An upstream that reads the request, says so, and answers only much later.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let upstream = format!("http://{}", listener.local_addr().unwrap());
+    let (got_request, request_seen) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let got_request = got_request.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 8192];
+                let mut seen = Vec::new();
+                while !seen.ends_with(b"}") {
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => seen.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = got_request.send(());
+                // Held open until the proxy hangs up (a read of 0) or 30 s pass.
+                stream
+                    .set_read_timeout(Some(Duration::from_secs(30)))
+                    .unwrap();
+                let _ = stream.read(&mut buf);
+            });
+        }
+    });
+    let (dir, token) = setup("tokens_per_day = 100000");
+    let proxy = Proxy::start(dir.path(), &upstream, &key);
+    let addr = proxy.url.trim_start_matches("http://").to_string();
+    let mut sock = std::net::TcpStream::connect(&addr).unwrap();
+    let body = json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]})
+        .to_string();
+    write!(
+        sock,
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {token}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    request_seen
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the request reached the upstream");
+    sock.shutdown(std::net::Shutdown::Both).unwrap();
+    drop(sock);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let m = call(
+            reqwest::Method::GET,
+            &format!("{}/metrics", proxy.url),
+            &[],
+            None,
+        );
+        let n = metric(&m.body, "keyguard_tokens_total");
+        if n >= 1 {
+            assert!(n > 256, "a client that hung up counts its reservation: {n}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the request of a client that hung up was not counted: {}",
+            m.body
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_no_key(&key, &[], &proxy.log());
+}
