@@ -8,12 +8,21 @@
 //! check against the live docs):
 //! - OpenAI chat completions (`POST /v1/chat/completions`): the ceiling applies to `max_tokens`
 //!   and `max_completion_tokens` (the newer name, the only one reasoning models take); when
-//!   neither is sent, `max_completion_tokens` is set for OpenAI and `max_tokens` for
+//!   both are sent both carry the smaller (servers differ on which wins); when neither is sent, `max_completion_tokens` is set for OpenAI and `max_tokens` for
 //!   openai-compatible servers (which may not know the newer name). `n` (choices per request,
 //!   each billed) is removed, so the default 1 applies; `best_of` (legacy completions, billed per
 //!   candidate) likewise. `service_tier` is removed: `priority`/`fast` are billed at a premium
 //!   (developers.openai.com "Fast mode"; OpenRouter's and Vercel's service-tier pages agree).
-//!   `web_search_options` is removed: search models bill each search (not confirmed). `logprobs`/`top_logprobs` are kept: they return more detail about the same
+//!   `web_search_options` is removed: search models bill each search (not confirmed).
+//!   Fields with which some openai-compatible upstreams pick another model or raise the output
+//!   limit behind the ceiling's back are removed (OpenAI takes none of them): `models` and
+//!   `route` (OpenRouter's fallback models, tried when the first fails and "priced using the
+//!   model that was ultimately used", openrouter.ai "Model Fallbacks": a way around the allowed
+//!   list), `plugins` (OpenRouter's web search, billed per request), `n_predict` (llama.cpp's
+//!   server reads it before `max_tokens`: `json_value(data, "n_predict", json_value(data,
+//!   "max_tokens", ...))` in its `params_from_json_cmpl`) and `max_new_tokens`
+//!   (text-generation-inference's name; not confirmed).
+//!   `logprobs`/`top_logprobs` are kept: they return more detail about the same
 //!   tokens, not more tokens. Streaming requests get `stream_options.include_usage = true`, which
 //!   makes OpenAI send a final chunk with the usage before `data: [DONE]` (the ChatCompletion
 //!   StreamOptions schema of OpenAI's OpenAPI spec).
@@ -26,13 +35,16 @@
 //!   `inference_geo` (`"us"` is priced at 1.1x on newer Opus models, platform.claude.com
 //!   "Service tiers") and `service_tier` (Priority Tier; without it the default applies).
 //!   Server tools billed per use (`web_search_*`, `code_execution_*`, by their `type`) are
-//!   removed from `tools` (not confirmed); client tools stay.
+//!   removed from `tools` (not confirmed), and so is `web_fetch_*`, whose fetched pages count as
+//!   input tokens that neither the body limit nor the ceiling bounds; client tools stay.
 //! - Gemini `generateContent` / `streamGenerateContent`: the model is in the path, not the body.
 //!   `generationConfig.maxOutputTokens` is clamped or set; `candidateCount` (candidates, each
 //!   billed) is removed. Google's JSON mapping accepts snake_case names too (`generation_config`,
 //!   `max_output_tokens`), so both spellings are read and only camelCase is sent: a client cannot
 //!   hide a second ceiling under the other name. Search grounding tools (`googleSearch`,
-//!   `googleSearchRetrieval`), billed per grounded prompt, are removed (not confirmed), and so
+//!   `googleSearchRetrieval`), billed per grounded prompt, are removed (not confirmed), as are
+//!   `googleMaps` (Maps grounding, $25 per 1,000 grounded prompts by secondary sources) and
+//!   `urlContext` (the fetched pages are input tokens no limit here bounds), and so
 //!   is a top-level `serviceTier` (Google's priority tier; OpenRouter's service-tier page).
 //! - Every API: top-level fields that could carry a credential or pick a host (`api_key`,
 //!   `api_base`, `base_url`, `authorization`, ...) are removed; headers are the server's business.
@@ -252,7 +264,17 @@ fn openai(
 ) -> Result<(bool, u32, bool), RewriteError> {
     obj.insert("model".to_string(), Value::String(model.to_string()));
     let stream = read_stream(obj)?;
-    for name in ["n", "best_of", "service_tier", "web_search_options"] {
+    for name in [
+        "n",
+        "best_of",
+        "service_tier",
+        "web_search_options",
+        "models",
+        "route",
+        "plugins",
+        "n_predict",
+        "max_new_tokens",
+    ] {
         if obj.remove(name).is_some() {
             dropped.push(name.to_string());
         }
@@ -272,7 +294,17 @@ fn openai(
         }
     }
     let max_tokens = match effective {
-        Some(m) => m,
+        Some(m) => {
+            // Both names sent: servers differ on which wins (SGLang and vLLM read
+            // `max_completion_tokens or max_tokens`), so both carry the smaller one; the
+            // reservation, made for `m`, then holds whichever the server reads.
+            for name in ["max_completion_tokens", "max_tokens"] {
+                if let Some(v) = obj.get_mut(name) {
+                    *v = Value::from(m);
+                }
+            }
+            m
+        }
         None => {
             let name = match route.provider {
                 ProviderKind::OpenAi => "max_completion_tokens",
@@ -346,7 +378,9 @@ fn anthropic(
         let before = tools.len();
         tools.retain(|t| {
             let kind = t.get("type").and_then(Value::as_str).unwrap_or("");
-            !(kind.starts_with("web_search") || kind.starts_with("code_execution"))
+            !(kind.starts_with("web_search")
+                || kind.starts_with("code_execution")
+                || kind.starts_with("web_fetch"))
         });
         if tools.len() != before {
             dropped.push("tools (server tools billed per use)".to_string());
@@ -394,6 +428,10 @@ fn gemini(
             "google_search",
             "googleSearchRetrieval",
             "google_search_retrieval",
+            "googleMaps",
+            "google_maps",
+            "urlContext",
+            "url_context",
         ];
         let mut removed = false;
         for tool in tools.iter_mut() {

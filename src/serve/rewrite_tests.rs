@@ -149,7 +149,9 @@ fn openai_max_tokens_clamped_or_set() {
         json!({"max_completion_tokens": 20000, "max_tokens": 100}),
     )
     .unwrap();
-    assert_eq!(body["max_completion_tokens"], 1000);
+    // Both carry the smaller: a server that reads `max_completion_tokens` first (SGLang, vLLM)
+    // must not generate 1000 tokens against a reservation of 100.
+    assert_eq!(body["max_completion_tokens"], 100);
     assert_eq!(body["max_tokens"], 100);
     assert!(s.clamped);
     assert_eq!(s.max_tokens, 100);
@@ -194,6 +196,26 @@ fn openai_cost_raising_parameters_are_removed() {
     assert_eq!(body["logprobs"], true);
     assert_eq!(body["top_logprobs"], 5);
     assert_eq!(body["temperature"], 0.2);
+}
+
+/// Fields openai-compatible servers read to pick another model (OpenRouter's fallback `models`,
+/// billed at the model that answered) or to lift the output limit over `max_tokens` (llama.cpp's
+/// `n_predict`, where -1 is "until the context is full") never reach the upstream.
+#[test]
+fn openai_compatible_model_and_limit_overrides_are_removed() {
+    let (body, s) = run(
+        &Endpoint::OpenAiChat,
+        json!({"model": "gpt-4o-mini", "max_tokens": 100,
+               "models": ["gpt-4o-mini", "openai/o1-pro"], "route": "fallback",
+               "plugins": [{"id": "web"}], "n_predict": -1, "max_new_tokens": 100000}),
+    )
+    .unwrap();
+    for gone in ["models", "route", "plugins", "n_predict", "max_new_tokens"] {
+        assert!(body.get(gone).is_none(), "{gone} in {body}");
+        assert!(s.dropped.iter().any(|d| d == gone), "{gone}");
+    }
+    assert_eq!(body["model"], "gpt-4o-mini");
+    assert_eq!(body["max_tokens"], 100);
 }
 
 #[test]
@@ -307,6 +329,7 @@ fn anthropic_rules() {
         json!({"tools": [
             {"type": "web_search_20250305", "name": "web_search", "max_uses": 50},
             {"type": "code_execution_20250522", "name": "code_execution"},
+            {"type": "web_fetch_20250910", "name": "web_fetch", "max_uses": 50},
             {"name": "get_weather", "input_schema": {"type": "object"}}
         ]}),
     )
@@ -365,10 +388,11 @@ fn gemini_rules() {
     assert_eq!(body["generationConfig"]["maxOutputTokens"], 800);
     assert!(body.get("serviceTier").is_none());
     assert!(s.dropped.contains(&"serviceTier".to_string()));
-    // Search grounding goes; function declarations stay.
+    // Search and Maps grounding and URL fetching go; function declarations stay.
     let (body, _) = run(
         &gemini(false),
-        json!({"tools": [{"googleSearch": {}}, {"functionDeclarations": [{"name": "f"}]}]}),
+        json!({"tools": [{"googleSearch": {}}, {"googleMaps": {}}, {"url_context": {}},
+                         {"functionDeclarations": [{"name": "f"}], "urlContext": {}}]}),
     )
     .unwrap();
     assert_eq!(

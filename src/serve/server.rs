@@ -6,7 +6,8 @@
 //! upstream call, so refused requests cost nothing. Then the provider key (held as a `Secret`,
 //! re-read on SIGHUP) is added and the request goes to the route's upstream; streamed answers pass
 //! through chunk by chunk, the key scrubbed out (`scrub`), while `usage::StreamMeter` counts
-//! tokens; the reservation is settled to them when the stream ends or the client goes away.
+//! tokens; the reservation is settled to them when the stream ends, or kept whole when the
+//! stream is cut before the provider states its usage (the client went away).
 //! The upstream is held to bounds: no redirect followed (a 3xx is a 502 of ours), error bodies
 //! and plain answers read up to a cap (502 past it), and `upstream_idle_timeout` of silence
 //! before the head or between chunks ends the request.
@@ -258,6 +259,9 @@ pub fn load_keys(config: &ServeConfig) -> Result<Vec<Secret>> {
 pub fn run(opts: Options) -> Result<()> {
     if let Some(w) = limits_warning(&opts.config, &opts.limits) {
         eprintln!("keyguard serve: warning: {w}");
+    }
+    for line in key_destinations(&opts.config) {
+        eprintln!("keyguard serve: {line}");
     }
     let keys = load_keys(&opts.config)?;
     let timeouts = Timeouts::from_env()?;
@@ -874,13 +878,15 @@ async fn proxy_inner(state: &Arc<AppState>, req: Request, started: Instant) -> R
         return r;
     }
     // Settled on every path below; if this handler is dropped first (the client left while the
-    // upstream was working), the prompt estimate is what it settles to.
+    // upstream was working), it settles to the whole reservation: the provider may generate, and
+    // bill, the whole answer all the same, and a client that hangs up right after sending must
+    // not be counted only its prompt.
     let reservation = Reservation {
         state: state.clone(),
         user: line.user.clone(),
         day: decision.day,
         reserved: reserve,
-        fallback: prompt_estimate,
+        fallback: reserve.max(prompt_estimate),
         done: false,
     };
 
@@ -957,7 +963,12 @@ async fn proxy_inner(state: &Arc<AppState>, req: Request, started: Instant) -> R
     let mut headers = HeaderMap::new();
     for name in FORWARDED_HEADERS {
         if let Some(v) = upstream.headers().get(*name) {
-            headers.insert(HeaderName::from_static(name), v.clone());
+            // Bodies are scrubbed of the key; a header that quotes it (a hostile upstream, or a
+            // KEYGUARD_*_API_BASE one, echoing it as a request id) is dropped.
+            let text = String::from_utf8_lossy(v.as_bytes());
+            if crate::providers::scrub(&text, &key) == text {
+                headers.insert(HeaderName::from_static(name), v.clone());
+            }
         }
     }
     rate_headers(&decision, &mut headers);
@@ -1033,6 +1044,30 @@ async fn proxy_inner(state: &Arc<AppState>, req: Request, started: Instant) -> R
     let mut r = (status, body).into_response();
     r.headers_mut().extend(headers);
     r
+}
+
+/// Where keys go that do not go to their provider's official host: an `openai-compatible`
+/// route's upstream comes from keyguard.toml, which may have arrived with a cloned repository and
+/// name any environment variable or keychain entry whose value the catalogue does not recognise
+/// (`Route::check_key` refuses the ones it does). Said at start, names only, so the operator sees
+/// which secret leaves for which host.
+fn key_destinations(config: &ServeConfig) -> Vec<String> {
+    config
+        .routes
+        .iter()
+        .filter(|r| r.provider.official().is_none() || r.upstream.overridden())
+        .map(|r| {
+            let source = match &r.key {
+                KeySource::Env(var) => format!("env:{var}"),
+                KeySource::Keychain(name) => format!("keychain:{name}"),
+            };
+            format!(
+                "the {} route sends the key {source} to {}",
+                r.provider.id(),
+                r.upstream.url()
+            )
+        })
+        .collect()
 }
 
 /// A `tokens_per_day` below a route's `max_tokens` ceiling: every request reserves its
@@ -1282,7 +1317,18 @@ impl Metered {
 impl Drop for Metered {
     fn drop(&mut self) {
         if let Some(r) = self.record.take() {
-            let n = self.meter.usage().total;
+            let u = self.meter.usage();
+            // A stream cut before the provider stated its usage (the client left, or the
+            // upstream broke off) counts its whole reservation, not the estimate: the provider
+            // may have generated, and billed, far more than passed through (a reasoning model's
+            // hidden tokens stream nothing; an Anthropic delta carries several tokens), and may
+            // finish the answer anyway. Otherwise a client that hangs up just before the usage
+            // chunk would spend a ceiling's worth of tokens per request against a few counted.
+            let n = if u.exact {
+                u.total
+            } else {
+                u.total.max(r.reservation.reserved)
+            };
             r.reservation.settle(n);
             r.line.log(r.status, Some(n));
         }

@@ -582,7 +582,12 @@ fn serve_counts_an_abandoned_stream_and_stops_on_sigterm() {
             &[],
             None,
         );
-        if metric(&m.body, "keyguard_tokens_total") >= 1 {
+        let n = metric(&m.body, "keyguard_tokens_total");
+        if n >= 1 {
+            // Cut before its usage chunk: it counts its whole reservation (max_tokens 256 plus
+            // the prompt), not the two content chunks seen, since the provider may have billed
+            // far more than passed through (hidden reasoning tokens stream nothing).
+            assert!(n > 256, "an abandoned stream counts its reservation: {n}");
             break;
         }
         assert!(
@@ -1061,4 +1066,167 @@ models = ["gpt-4o-mini"]
     // The proxy logs the stall as it ends the stream: the line may follow the client's EOF.
     proxy.wait_for_log("stalled");
     assert!(!proxy.log().contains(&key), "key in the log");
+}
+
+/// An upstream that echoes the provider key in the headers the proxy forwards (`x-request-id`,
+/// `request-id`, `content-type`, `retry-after`), on an answer and on an error: none reaches the
+/// client.
+#[test]
+fn serve_drops_forwarded_headers_that_quote_the_key() {
+    let key = provider_key(81);
+    let upstream = Server::start();
+    let echo = |status: u16| {
+        ResponseTemplate::new(status)
+            .insert_header("x-request-id", key.as_str())
+            .insert_header("request-id", format!("req_{}", &key[8..30]).as_str())
+            .insert_header("retry-after", key.as_str())
+            .insert_header("cache-control", "no-store")
+            .set_body_json(json!({
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}}],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                "error": {"message": "busy"}
+            }))
+    };
+    upstream.mount(
+        Mock::given(method("POST"))
+            .and(path("/v1/chat/completions"))
+            .and(body_partial_json(json!({"model": "gpt-4.1-mini"})))
+            .respond_with(echo(429)),
+    );
+    upstream.mount(
+        Mock::given(method("POST"))
+            .and(path("/v1/chat/completions"))
+            .respond_with(echo(200)),
+    );
+    let (dir, token) = setup("");
+    let proxy = Proxy::start(dir.path(), &upstream.uri(), &key);
+    let bearer = format!("Bearer {token}");
+    let url = format!("{}/v1/chat/completions", proxy.url);
+    let mut replies = Vec::new();
+    for (model, status) in [("gpt-4o-mini", 200), ("gpt-4.1-mini", 429)] {
+        let r = post(
+            &url,
+            &[("authorization", &bearer)],
+            json!({"model": model, "messages": [{"role": "user", "content": "hi"}]}),
+        );
+        assert_eq!(r.status, status, "{}", r.body);
+        // The harmless header still passes; the ones quoting the key do not.
+        assert_eq!(r.headers.get("cache-control").unwrap(), "no-store");
+        for name in ["x-request-id", "request-id"] {
+            assert!(r.headers.get(name).is_none(), "{name}: {:?}", r.headers);
+        }
+        for (name, v) in &r.headers {
+            let v = String::from_utf8_lossy(v.as_bytes());
+            assert!(!v.contains(&key[8..30]), "part of the key in {name}");
+        }
+        replies.push(r);
+    }
+    assert_no_key(&key, &replies, &proxy.log());
+}
+
+/// A route whose key leaves for a host other than its provider's (an openai-compatible upstream
+/// from keyguard.toml, which a cloned repository can supply) is named at start: which secret
+/// goes to which host, by name only.
+#[test]
+fn serve_names_where_a_key_goes_that_is_not_its_providers() {
+    let key = provider_key(82);
+    let upstream = mock_upstream(&key);
+    let (dir, _token) = setup_config(&format!(
+        r#"[serve]
+store = "sqlite:serve.db"
+
+[[serve.routes]]
+provider = "openai-compatible"
+key = "env:PROXY_OPENAI_KEY"
+upstream = "{}"
+models = ["llama3"]
+"#,
+        upstream.uri()
+    ));
+    let proxy = Proxy::start(dir.path(), &upstream.uri(), &key);
+    let log = proxy.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("sends the key"))
+        .unwrap_or_else(|| panic!("no key destination in {log}"));
+    assert!(
+        line.contains("openai-compatible")
+            && line.contains("env:PROXY_OPENAI_KEY")
+            && line.contains(&upstream.uri()),
+        "{line}"
+    );
+    assert_no_key(&key, &[], &log);
+}
+
+/// A client that sends a plain (not streamed) request and hangs up while the upstream is still
+/// working is counted its whole reservation, not its prompt alone: the provider may finish, and
+/// bill, the answer all the same.
+#[test]
+fn serve_counts_the_reservation_of_a_client_that_hangs_up_before_the_answer() {
+    use std::io::{Read, Write};
+    let key = provider_key(83);
+    // An upstream that reads the request, says so, and answers only much later.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let upstream = format!("http://{}", listener.local_addr().unwrap());
+    let (got_request, request_seen) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let got_request = got_request.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 8192];
+                let mut seen = Vec::new();
+                while !seen.ends_with(b"}") {
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => seen.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = got_request.send(());
+                // Held open until the proxy hangs up (a read of 0) or 30 s pass.
+                stream
+                    .set_read_timeout(Some(Duration::from_secs(30)))
+                    .unwrap();
+                let _ = stream.read(&mut buf);
+            });
+        }
+    });
+    let (dir, token) = setup("tokens_per_day = 100000");
+    let proxy = Proxy::start(dir.path(), &upstream, &key);
+    let addr = proxy.url.trim_start_matches("http://").to_string();
+    let mut sock = std::net::TcpStream::connect(&addr).unwrap();
+    let body = json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]})
+        .to_string();
+    write!(
+        sock,
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {token}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    request_seen
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the request reached the upstream");
+    sock.shutdown(std::net::Shutdown::Both).unwrap();
+    drop(sock);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let m = call(
+            reqwest::Method::GET,
+            &format!("{}/metrics", proxy.url),
+            &[],
+            None,
+        );
+        let n = metric(&m.body, "keyguard_tokens_total");
+        if n >= 1 {
+            assert!(n > 256, "a client that hung up counts its reservation: {n}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the request of a client that hung up was not counted: {}",
+            m.body
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_no_key(&key, &[], &proxy.log());
 }

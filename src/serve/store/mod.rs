@@ -361,6 +361,10 @@ pub fn authenticate(store: &dyn Store, token: &str, now: i64) -> Result<Auth> {
     }
     Ok(match store.lookup(&hash_token(token))? {
         None => Auth::Unknown,
+        // `issue` only stores plain names; any other came from a tampered store (a shared Redis,
+        // a copied file). Such a name would reach the log line raw (a newline forges a line) and
+        // build Redis keys (`:` reaches into another user's counters), so its token is refused.
+        Some(r) if check_user(&r.user).is_err() => Auth::Unknown,
         Some(r) => match r.status(now) {
             TokenStatus::Active => Auth::Valid(r),
             TokenStatus::Expired => Auth::Expired,

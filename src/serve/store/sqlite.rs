@@ -11,6 +11,14 @@
 //!
 //! The file is created 0600, its missing directories 0700: it lists who may use the proxy.
 //! SQLite gives the `-wal` and `-shm` files the database file's permissions.
+//!
+//! A store file keyguard did not make is refused, because `.keyguard/serve.db` (or a `store`
+//! path in keyguard.toml) can arrive with a cloned repository: a committed file could hold
+//! tokens its author knows, a symbolic link could point keyguard at another file, and a path
+//! could name another program's SQLite database, which opening would convert to WAL and add
+//! tables to. So the path must not be a symbolic link; an existing file (and its `-wal`/`-shm`)
+//! must be private to its owner (git checks files out group/world-readable, keyguard creates
+//! 0600); and the database may hold keyguard's tables only.
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -62,10 +70,25 @@ CREATE TABLE IF NOT EXISTS minute_log (
 impl SqliteStore {
     pub fn open(path: &Path) -> Result<SqliteStore> {
         let shown = crate::sanitize::path(path);
+        check_not_foreign(path)?;
         prepare_file(path).with_context(|| format!("cannot create the store {shown}"))?;
         let conn =
             Connection::open(path).with_context(|| format!("cannot open the store {shown}"))?;
         conn.busy_timeout(Duration::from_secs(10))?;
+        // Before anything writes to it (the WAL switch persists in the file).
+        let mut foreign = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+            .and_then(|mut s| {
+                s.query_map([], |r| r.get::<_, String>(0))?
+                    .collect::<rusqlite::Result<Vec<String>>>()
+            })
+            .with_context(|| format!("cannot open the store {shown}"))?;
+        foreign.retain(|t| !KEYGUARD_TABLES.contains(&t.as_str()));
+        if !foreign.is_empty() {
+            anyhow::bail!(
+                "the store {shown} is an SQLite database of another program (it has tables keyguard does not make); keyguard will not write to it: name a new file for the store"
+            );
+        }
         // WAL: readers (token lookups) never block on the writer. NORMAL sync in WAL mode loses
         // no committed transaction when a process dies, only on power loss.
         let mode: String = conn
@@ -87,6 +110,46 @@ impl SqliteStore {
         // lock was held leaves the connection usable.
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// The tables `SCHEMA` makes; a file with any other table is not a keyguard store.
+const KEYGUARD_TABLES: &[&str] = &["tokens", "usage", "minute_log"];
+
+/// Refuses a store path that is a symbolic link, or an existing store (or its `-wal`/`-shm`
+/// file) that other users may read or write (see the module doc for why).
+fn check_not_foreign(path: &Path) -> Result<()> {
+    let shown = crate::sanitize::path(path);
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return Ok(());
+    };
+    if meta.file_type().is_symlink() {
+        anyhow::bail!(
+            "the store {shown} is a symbolic link; keyguard opens only a store file it created (a link, for instance one that came with a cloned repository, could point at any file): remove it or name the real file"
+        );
+    }
+    if !meta.is_file() {
+        anyhow::bail!("the store {shown} is not a regular file");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = path.as_os_str().to_owned();
+            p.push(suffix);
+            let p = std::path::PathBuf::from(p);
+            let Ok(m) = std::fs::symlink_metadata(&p) else {
+                continue;
+            };
+            let mode = m.permissions().mode() & 0o777;
+            if m.file_type().is_symlink() || mode & 0o077 != 0 {
+                anyhow::bail!(
+                    "the store file {} has mode {mode:04o}, open to other users; keyguard creates its store 0600, and a store that arrived some other way (say, committed to a cloned repository) may hold tokens someone else knows. If you made it, `chmod 600` it; otherwise remove it",
+                    crate::sanitize::path(&p)
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Creates missing directories 0700 and the file 0600 (an existing file keeps its mode).

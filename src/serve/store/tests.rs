@@ -627,3 +627,97 @@ fn redis_going_away_mid_run_fails_closed_then_recovers() {
     assert!(d.allowed);
     assert_eq!(d.requests_per_day.unwrap().remaining, 9);
 }
+
+/// A store that arrived with a cloned repository (a committed file, checked out 0644; a symbolic
+/// link; another program's database named by `store`) is refused, and left as it was.
+#[cfg(unix)]
+#[test]
+fn sqlite_refuses_a_store_it_did_not_make() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("serve.db");
+    let (token, _) = issue(&SqliteStore::open(&path).unwrap(), "mallory", None, now()).unwrap();
+    // A known token in a file open to others: as if committed and checked out.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let e = SqliteStore::open(&path)
+        .err()
+        .expect("a 0644 store is refused");
+    assert!(format!("{e:#}").contains("chmod 600"), "{e:#}");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let wal = dir.path().join("serve.db-wal");
+    if wal.exists() {
+        std::fs::set_permissions(&wal, std::fs::Permissions::from_mode(0o664)).unwrap();
+        assert!(
+            SqliteStore::open(&path).is_err(),
+            "a shared -wal is refused"
+        );
+        std::fs::set_permissions(&wal, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    assert!(matches!(
+        authenticate(&store, &token, now()).unwrap(),
+        Auth::Valid(_)
+    ));
+    drop(store);
+
+    // A symbolic link, even to a private keyguard store.
+    let link = dir.path().join("link.db");
+    std::os::unix::fs::symlink(&path, &link).unwrap();
+    let e = SqliteStore::open(&link).err().expect("a link is refused");
+    assert!(format!("{e:#}").contains("symbolic link"), "{e:#}");
+    // A dangling link creates nothing at its target.
+    let target = dir.path().join("elsewhere.db");
+    let dangling = dir.path().join("dangling.db");
+    std::os::unix::fs::symlink(&target, &dangling).unwrap();
+    assert!(SqliteStore::open(&dangling).is_err());
+    assert!(!target.exists());
+
+    // Another program's private database: not converted to WAL, no table added.
+    let other = dir.path().join("other.db");
+    let raw = rusqlite::Connection::open(&other).unwrap();
+    raw.execute_batch("CREATE TABLE logins (origin TEXT, password BLOB);")
+        .unwrap();
+    drop(raw);
+    std::fs::set_permissions(&other, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let e = SqliteStore::open(&other)
+        .err()
+        .expect("a foreign database is refused");
+    assert!(format!("{e:#}").contains("another program"), "{e:#}");
+    let raw = rusqlite::Connection::open(&other).unwrap();
+    let mode: String = raw
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "delete");
+    let tables: i64 = raw
+        .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(tables, 1);
+}
+
+/// A record whose user name `issue` would never have stored (written into the store behind
+/// keyguard's back) does not authenticate: the name would reach the log raw and build Redis keys.
+#[test]
+fn a_tampered_user_name_does_not_authenticate() {
+    let store = MemoryStore::new();
+    for user in ["eve\nuser=admin status=200", "alice:d:20000", ""] {
+        let token = new_token().unwrap();
+        let record = TokenRecord {
+            id: "0123456789ab".to_string(),
+            user: user.to_string(),
+            created: now(),
+            expires: None,
+            revoked: None,
+        };
+        store.insert_token(&hash_token(&token), &record).unwrap();
+        assert_eq!(
+            authenticate(&store, &token, now()).unwrap(),
+            Auth::Unknown,
+            "{user:?}"
+        );
+    }
+    let (token, _) = issue(&store, "alice", None, now()).unwrap();
+    assert!(matches!(
+        authenticate(&store, &token, now()).unwrap(),
+        Auth::Valid(_)
+    ));
+}
