@@ -1,7 +1,8 @@
 //! `[serve]` and `[[serve.routes]]` of `keyguard.toml`: where the proxy listens, which origins
 //! may call it, how large a body may be, how long an upstream may stay silent
 //! (`upstream_idle_timeout`), and the routes (provider, where its key comes from, the upstream,
-//! the allowed models, the `max_tokens` ceiling, the `anthropic-beta` names a client may use).
+//! the allowed models, the `max_tokens` ceiling, the `anthropic-beta` names a client may use,
+//! whether media may be referenced by URL or file id: `remote_media`, default false).
 //!
 //! `config.rs` carries `[serve]` through as an opaque table; this module parses it from the
 //! file's text itself (so errors name the line, as `config.rs` does) and owns no other section.
@@ -142,6 +143,10 @@ pub struct Route {
     /// none is forwarded. Betas can enable costly or risky features (longer outputs, tools that
     /// act on the operator's account), so the operator opts in to each by name.
     pub anthropic_beta: Vec<String>,
+    /// Whether a request may reference media by URL or file id (`remote_media = true`). Off by
+    /// default: the input tokens of a fetched image, PDF or video are not in the body, so the
+    /// daily token reservation cannot see them (see `rewrite`).
+    pub remote_media: bool,
 }
 
 impl Route {
@@ -394,6 +399,7 @@ impl ServeConfig {
                 models,
                 max_tokens,
                 anthropic_beta,
+                remote_media: r.remote_media.unwrap_or(false),
             });
         }
         // Endpoints are per API shape (`/v1/chat/completions`, `/v1/messages`, Gemini's paths),
@@ -491,6 +497,7 @@ struct RawRoute {
     models: Option<Spanned<Vec<String>>>,
     max_tokens: Option<Spanned<i64>>,
     anthropic_beta: Option<Spanned<Vec<String>>>,
+    remote_media: Option<bool>,
 }
 
 /// `keychain:NAME` or `env:VAR`. Anything else is refused; a value that looks like a key gets
@@ -885,6 +892,21 @@ requests_per_minute = 20
         ))
         .unwrap_err();
         assert!(err.contains("upstream_idle_timeout"), "{err}");
+    }
+
+    #[test]
+    fn remote_media_is_off_unless_a_route_turns_it_on() {
+        let base = "provider = \"gemini\"\nkey = \"env:K\"\nmodels = [\"m\"]";
+        assert!(!parse(&route(base)).unwrap().routes[0].remote_media);
+        let on = parse(&route(&format!("{base}\nremote_media = true"))).unwrap();
+        assert!(on.routes[0].remote_media);
+        let err = parse(&route(&format!("{base}\nremote_media = \"yes\""))).unwrap_err();
+        assert!(
+            err.contains("line 6") && err.contains("expected a boolean"),
+            "{err}"
+        );
+        let err = parse(&route(&format!("{base}\nremote_medias = true"))).unwrap_err();
+        assert!(err.contains("did you mean `remote_media`?"), "{err}");
     }
 
     #[test]

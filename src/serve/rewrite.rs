@@ -48,6 +48,35 @@
 //!   is a top-level `serviceTier` (Google's priority tier; OpenRouter's service-tier page).
 //! - Every API: top-level fields that could carry a credential or pick a host (`api_key`,
 //!   `api_base`, `base_url`, `authorization`, ...) are removed; headers are the server's business.
+//! - Remote media (every API, unless the route sets `remote_media = true`): a part that makes
+//!   the provider fetch or load an image, audio, PDF or video by URL or file id is refused with
+//!   400, because its input tokens are not in the body, so the daily reservation (4 bytes of
+//!   body per token) cannot see them: one short request can cost about a million tokens. Inline
+//!   (base64) data stays allowed; `max_body_bytes` bounds it. Only the message arrays are
+//!   searched (`messages`, Anthropic's `system`, Gemini's `contents` and `systemInstruction`),
+//!   at any depth (tool results nest blocks); tool schemas may well name a property `fileData`.
+//!   Shapes relied on (third-party mirrors of the references, through the search tool):
+//!   - OpenAI chat: an `image_url` part's `url` is "either a URL of the image or the base64
+//!     encoded image data" (a `data:` URL; the ImageURL schema as the koog and LangChain.js
+//!     clients document it), so any `url` (or bare string) not starting with `data:` is
+//!     remote. A `file` part carries `file_data` (base64) or `file_id` ("the ID of an uploaded
+//!     file", openai-ruby's ChatCompletionContentPart::File): `file_id` is refused.
+//!     `input_audio` is documented as base64 `data` plus `format` only (openai-python's
+//!     InputAudio); one that carries a `file_id` or `url` anyway is refused (not confirmed
+//!     that any server takes it). `audio_url`/`video_url` (vLLM's extensions of the same
+//!     shape; not confirmed) are treated like `image_url`.
+//!   - Anthropic messages: an `image`/`document` block's `source` is `base64`, `text`,
+//!     `content`, `url` (`{"type": "url", "url": …}`) or `file` (`{"type": "file",
+//!     "file_id": …}`, the Files API beta; anthropic-sdk-ruby's BetaFileDocumentSource,
+//!     OpenRouter's AnthropicDocumentBlockParamSourceUnion, letta's ImageContent schema):
+//!     `url` and `file` are refused, and so is any other block carrying a `file_id`
+//!     (`container_upload`; not confirmed).
+//!   - Gemini: a Part's data is one of `text`, `inlineData` (`mimeType`, base64 `data`) or
+//!     `fileData` (`mimeType`, `fileUri`: a Files API URI, `gs://`, `https://` or a YouTube
+//!     link) (the generateContent request body in Google's Vertex reference;
+//!     google.generativeai.protos.FileData): every `fileData`/`file_data` is refused. A
+//!     top-level `cachedContent` names stored content whose tokens count as input (same
+//!     request body): refused too.
 
 use serde_json::{Map, Value};
 
@@ -115,6 +144,10 @@ pub enum RewriteError {
     ModelNotAllowed { model: String, allowed: Vec<String> },
     #[error("no route serves this API")]
     NoRoute,
+    #[error(
+        "remote media is not allowed on this route; send the data inline (base64) or ask the operator to set remote_media = true (found {what} at `{at}`)"
+    )]
+    RemoteMedia { what: &'static str, at: String },
 }
 
 impl RewriteError {
@@ -122,9 +155,9 @@ impl RewriteError {
         match self {
             RewriteError::UnsupportedMediaType => ErrorKind::UnsupportedMediaType,
             RewriteError::TooLarge { .. } => ErrorKind::PayloadTooLarge,
-            RewriteError::Malformed(_) | RewriteError::ModelNotAllowed { .. } => {
-                ErrorKind::BadRequest
-            }
+            RewriteError::Malformed(_)
+            | RewriteError::ModelNotAllowed { .. }
+            | RewriteError::RemoteMedia { .. } => ErrorKind::BadRequest,
             RewriteError::NoRoute => ErrorKind::NotFound,
         }
     }
@@ -223,6 +256,11 @@ pub fn rewrite(
             .ok_or(RewriteError::NoRoute)?,
     };
     let model = requested.unwrap_or_else(|| route.default_model().to_string());
+    if !route.remote_media
+        && let Some((what, at)) = find_remote_media(wire, &obj)
+    {
+        return Err(RewriteError::RemoteMedia { what, at });
+    }
 
     let (stream, max_tokens, clamped) = match endpoint {
         Endpoint::OpenAiChat => openai(route, &mut obj, &model, &mut dropped)?,
@@ -447,6 +485,124 @@ fn gemini(
         }
     }
     Ok((max_tokens, clamped))
+}
+
+/// The first reference to remote media in the message arrays (see the module doc): what it is
+/// and where, as a JSON path such as `messages[0].content[1]`.
+fn find_remote_media(wire: Wire, obj: &Map<String, Value>) -> Option<(&'static str, String)> {
+    let roots: &[&str] = match wire {
+        Wire::OpenAi => &["messages"],
+        Wire::Anthropic => &["messages", "system"],
+        Wire::Gemini => {
+            for name in ["cachedContent", "cached_content"] {
+                if obj.get(name).is_some_and(|v| !v.is_null()) {
+                    return Some(("cached content", name.to_string()));
+                }
+            }
+            &["contents", "systemInstruction", "system_instruction"]
+        }
+    };
+    let mut path = Vec::new();
+    for root in roots {
+        if let Some(v) = obj.get(*root) {
+            path.push(root.to_string());
+            if let Some(what) = walk_for_remote(wire, v, &mut path) {
+                // Keys on the path are client text: escaped and cut.
+                let at: String = path.concat().chars().take(120).collect();
+                return Some((what, crate::sanitize::escape(&at).into_owned()));
+            }
+            path.pop();
+        }
+    }
+    None
+}
+
+/// Depth-first; on a hit `path` is left pointing at the object that holds the reference.
+/// serde_json's parser stops at 128 levels of nesting, which bounds the recursion.
+fn walk_for_remote(wire: Wire, v: &Value, path: &mut Vec<String>) -> Option<&'static str> {
+    match v {
+        Value::Object(o) => {
+            if let Some(what) = remote_in(wire, o) {
+                return Some(what);
+            }
+            for (k, child) in o {
+                path.push(format!(".{k}"));
+                if let Some(what) = walk_for_remote(wire, child, path) {
+                    return Some(what);
+                }
+                path.pop();
+            }
+            None
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                path.push(format!("[{i}]"));
+                if let Some(what) = walk_for_remote(wire, child, path) {
+                    return Some(what);
+                }
+                path.pop();
+            }
+            None
+        }
+        _ => None,
+    }
+}
+
+/// Whether this one object (a content part, block or Part) refers to remote media.
+fn remote_in(wire: Wire, o: &Map<String, Value>) -> Option<&'static str> {
+    let has_str = |v: Option<&Value>, key: &str| {
+        v.and_then(|v| v.get(key))
+            .and_then(Value::as_str)
+            .is_some_and(|s| !s.is_empty())
+    };
+    match wire {
+        Wire::OpenAi => {
+            for (key, what) in [
+                ("image_url", "an `image_url` that is not a data: URL"),
+                ("audio_url", "an `audio_url` that is not a data: URL"),
+                ("video_url", "a `video_url` that is not a data: URL"),
+            ] {
+                let url = match o.get(key) {
+                    Some(Value::String(s)) => Some(s.as_str()),
+                    Some(Value::Object(u)) => u.get("url").and_then(Value::as_str),
+                    _ => None,
+                };
+                if url.is_some_and(|u| !is_data_url(u)) {
+                    return Some(what);
+                }
+            }
+            if has_str(o.get("file"), "file_id") {
+                return Some("a `file` part with a `file_id`");
+            }
+            if has_str(o.get("input_audio"), "file_id") || has_str(o.get("input_audio"), "url") {
+                return Some("an `input_audio` part that refers to a file");
+            }
+            None
+        }
+        Wire::Anthropic => {
+            if let Some(Value::Object(source)) = o.get("source") {
+                match source.get("type").and_then(Value::as_str) {
+                    Some("url") => return Some("a `source` of type `url`"),
+                    Some("file") => return Some("a `source` of type `file`"),
+                    _ => {}
+                }
+            }
+            o.get("file_id")
+                .is_some_and(|v| !v.is_null())
+                .then_some("a `file_id`")
+        }
+        Wire::Gemini => ["fileData", "file_data"]
+            .iter()
+            .any(|k| o.get(*k).is_some_and(|v| !v.is_null()))
+            .then_some("a `fileData` part (a file URI)"),
+    }
+}
+
+/// `data:…` (any case, leading blanks ignored): the bytes are in the body.
+fn is_data_url(url: &str) -> bool {
+    url.trim_start()
+        .get(..5)
+        .is_some_and(|p| p.eq_ignore_ascii_case("data:"))
 }
 
 /// `stream`: absent or a boolean.

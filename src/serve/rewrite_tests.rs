@@ -4,7 +4,19 @@ use serde_json::{Value, json};
 use super::*;
 
 fn config() -> ServeConfig {
-    let text = r#"
+    config_from(CONFIG)
+}
+
+fn config_from(text: &str) -> ServeConfig {
+    ServeConfig::parse_with(text, "keyguard.toml", |_| Ok(None)).unwrap()
+}
+
+/// The same routes, each with `remote_media = true`.
+fn config_remote_media() -> ServeConfig {
+    config_from(&CONFIG.replace("max_tokens =", "remote_media = true\nmax_tokens ="))
+}
+
+const CONFIG: &str = r#"
 [serve]
 max_body_bytes = 4096
 
@@ -33,8 +45,6 @@ key = "env:GEMINI_API_KEY"
 models = ["gemini-2.0-flash"]
 max_tokens = 800
 "#;
-    ServeConfig::parse_with(text, "keyguard.toml", |_| Ok(None)).unwrap()
-}
 
 const JSON: Option<&str> = Some("application/json");
 
@@ -399,6 +409,212 @@ fn gemini_rules() {
         body["tools"],
         json!([{"functionDeclarations": [{"name": "f"}]}])
     );
+}
+
+/// Bodies that make the provider fetch or load media by URL or file id, one per shape.
+fn remote_media_bodies() -> Vec<(Endpoint, Value)> {
+    let user = |content: Value| json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": content}]});
+    let claude = |block: Value| {
+        json!({"model": "claude-haiku-4-5", "max_tokens": 100,
+               "messages": [{"role": "user", "content": [block, {"type": "text", "text": "what is this?"}]}]})
+    };
+    let part =
+        |p: Value| json!({"contents": [{"role": "user", "parts": [{"text": "describe"}, p]}]});
+    vec![
+        (
+            Endpoint::OpenAiChat,
+            user(
+                json!([{"type": "image_url", "image_url": {"url": "https://img.example/cat.png"}}]),
+            ),
+        ),
+        (
+            Endpoint::OpenAiChat,
+            user(
+                json!([{"type": "image_url", "image_url": {"url": "http://img.example/cat.png", "detail": "high"}}]),
+            ),
+        ),
+        // A bare string, which some servers take, and a scheme other than http(s).
+        (
+            Endpoint::OpenAiChat,
+            user(json!([{"type": "image_url", "image_url": "gs://bucket/cat.png"}])),
+        ),
+        (
+            Endpoint::OpenAiChat,
+            user(json!([{"type": "file", "file": {"file_id": "file-abc123"}}])),
+        ),
+        (
+            Endpoint::OpenAiChat,
+            user(
+                json!([{"type": "input_audio", "input_audio": {"file_id": "file-abc123", "format": "wav"}}]),
+            ),
+        ),
+        (
+            Endpoint::OpenAiChat,
+            user(json!([{"type": "video_url", "video_url": {"url": "https://v.example/a.mp4"}}])),
+        ),
+        (
+            Endpoint::AnthropicMessages,
+            claude(
+                json!({"type": "image", "source": {"type": "url", "url": "https://img.example/cat.png"}}),
+            ),
+        ),
+        (
+            Endpoint::AnthropicMessages,
+            claude(
+                json!({"type": "document", "source": {"type": "url", "url": "https://doc.example/a.pdf"}}),
+            ),
+        ),
+        (
+            Endpoint::AnthropicMessages,
+            claude(
+                json!({"type": "document", "source": {"type": "file", "file_id": "file_011abc"}}),
+            ),
+        ),
+        (
+            Endpoint::AnthropicMessages,
+            claude(json!({"type": "image", "source": {"type": "file", "file_id": "file_011abc"}})),
+        ),
+        // Nested in a tool result.
+        (
+            Endpoint::AnthropicMessages,
+            claude(json!({"type": "tool_result", "tool_use_id": "t1",
+            "content": [{"type": "image", "source": {"type": "url", "url": "https://img.example/x.png"}}]})),
+        ),
+        // In the system prompt.
+        (
+            Endpoint::AnthropicMessages,
+            json!({"model": "claude-haiku-4-5", "max_tokens": 100,
+            "system": [{"type": "document", "source": {"type": "url", "url": "https://doc.example/a.pdf"}}],
+            "messages": [{"role": "user", "content": "hi"}]}),
+        ),
+        (
+            gemini(false),
+            part(
+                json!({"fileData": {"mimeType": "video/mp4", "fileUri": "https://www.youtube.com/watch?v=abcdefghijk"}}),
+            ),
+        ),
+        (
+            gemini(true),
+            part(
+                json!({"file_data": {"mime_type": "application/pdf", "file_uri": "https://generativelanguage.googleapis.com/v1beta/files/abc"}}),
+            ),
+        ),
+        (
+            gemini(false),
+            part(json!({"fileData": {"mimeType": "image/png", "fileUri": "gs://bucket/cat.png"}})),
+        ),
+        (
+            gemini(false),
+            json!({"systemInstruction": {"parts": [{"fileData": {"mimeType": "application/pdf", "fileUri": "gs://b/a.pdf"}}]},
+            "contents": [{"role": "user", "parts": [{"text": "hi"}]}]}),
+        ),
+        (
+            gemini(false),
+            json!({"cachedContent": "cachedContents/abc123", "contents": [{"role": "user", "parts": [{"text": "hi"}]}]}),
+        ),
+        (
+            gemini(false),
+            json!({"cached_content": "cachedContents/abc123", "contents": [{"role": "user", "parts": [{"text": "hi"}]}]}),
+        ),
+    ]
+}
+
+#[test]
+fn remote_media_is_refused_by_default() {
+    for (endpoint, body) in remote_media_bodies() {
+        let err = run(&endpoint, body.clone()).unwrap_err();
+        assert!(
+            matches!(err, RewriteError::RemoteMedia { .. }),
+            "{body}: {err}"
+        );
+        assert_eq!(err.kind().status(), 400, "{body}");
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with("remote media is not allowed on this route; send the data inline (base64) or ask the operator to set remote_media = true"),
+            "{msg}"
+        );
+        // The message says where, so the client can find the part.
+        let at = msg.rsplit_once(" at `").map(|(_, at)| at).unwrap_or("");
+        assert!(
+            at.starts_with("messages[")
+                || at.starts_with("system[")
+                || at.starts_with("contents[")
+                || at.starts_with("systemInstruction")
+                || at.starts_with("cached"),
+            "{msg}"
+        );
+    }
+    let err = run(&Endpoint::OpenAiChat, remote_media_bodies()[0].1.clone()).unwrap_err();
+    assert!(
+        err.to_string().contains("`messages[0].content[0]`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn remote_media_is_allowed_where_the_route_says_so() {
+    let config = config_remote_media();
+    for (endpoint, body) in remote_media_bodies() {
+        let r = rewrite(&config, &endpoint, JSON, body.to_string().as_bytes())
+            .unwrap_or_else(|e| panic!("{body}: {e}"));
+        let sent: Value = serde_json::from_slice(&r.body).unwrap();
+        // Forwarded as sent: the media reference is not rewritten away.
+        for key in [
+            "messages",
+            "system",
+            "contents",
+            "systemInstruction",
+            "cachedContent",
+        ] {
+            assert_eq!(sent.get(key), body.get(key), "{key}: {body}");
+        }
+    }
+}
+
+#[test]
+fn inline_media_and_look_alikes_stay_allowed() {
+    let png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
+    let bodies = [
+        (
+            Endpoint::OpenAiChat,
+            json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": [
+            {"type": "text", "text": "see https://img.example/cat.png"},
+            {"type": "image_url", "image_url": {"url": format!("data:image/png;base64,{png}")}},
+            {"type": "image_url", "image_url": {"url": format!("  DATA:image/png;base64,{png}")}},
+            {"type": "input_audio", "input_audio": {"data": png, "format": "wav"}},
+            {"type": "file", "file": {"filename": "a.pdf", "file_data": format!("data:application/pdf;base64,{png}")}}]}],
+            // A tool may well have a parameter called image_url: tools are not searched.
+            "tools": [{"type": "function", "function": {"name": "fetch", "parameters": {"type": "object",
+                "properties": {"image_url": {"type": "string"}, "url": {"type": "string"}}}}}]}),
+        ),
+        (
+            Endpoint::AnthropicMessages,
+            json!({"model": "claude-haiku-4-5", "max_tokens": 100, "messages": [{"role": "user", "content": [
+            {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": png}},
+            {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": png}},
+            {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "plain text"}},
+            {"type": "text", "text": "source: url"}]}],
+            "tools": [{"name": "t", "input_schema": {"type": "object", "properties": {"source": {"type": "string"}, "file_id": {"type": "string"}}}}]}),
+        ),
+        (
+            gemini(false),
+            json!({"contents": [{"role": "user", "parts": [
+            {"text": "fileData https://www.youtube.com/watch?v=abcdefghijk"},
+            {"inlineData": {"mimeType": "image/png", "data": png}},
+            {"inline_data": {"mime_type": "image/png", "data": png}}]}],
+            "cachedContent": null,
+            "tools": [{"functionDeclarations": [{"name": "f", "parameters": {"type": "object", "properties": {"fileData": {"type": "string"}}}}]}]}),
+        ),
+    ];
+    for (endpoint, body) in bodies {
+        let (sent, _) = run(&endpoint, body.clone()).unwrap_or_else(|e| panic!("{body}: {e}"));
+        let key = if endpoint.wire() == Wire::Gemini {
+            "contents"
+        } else {
+            "messages"
+        };
+        assert_eq!(sent[key], body[key]);
+    }
 }
 
 #[test]

@@ -229,6 +229,94 @@ fn serve_input_bad_bodies_and_wrong_methods_get_the_providers_error_shapes() {
     assert_no_key(&key, &replies, &log);
 }
 
+/// A remote image costs input tokens the body does not show, so no limit could reserve for it:
+/// refused before anything goes upstream, unless the route sets `remote_media = true`.
+#[test]
+fn serve_input_remote_media_is_refused_unless_the_route_allows_it() {
+    let key = provider_key(82);
+    let upstream = mock_upstream(&key);
+    let (dir, token) = setup("");
+    let bearer = format!("Bearer {token}");
+    let auth = ("authorization", bearer.as_str());
+    let image = |url: &str| {
+        json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": [
+            {"type": "text", "text": "what is in this image?"},
+            {"type": "image_url", "image_url": {"url": url}}]}]})
+    };
+    let remote = image("https://img.example/cat.png");
+    let inline = image("data:image/png;base64,iVBORw0KGgo=");
+    let mut replies = Vec::new();
+    {
+        let proxy = Proxy::start_with(dir.path(), &upstream.uri(), &key, &[], &[]);
+        let r = post(
+            &format!("{}/v1/chat/completions", proxy.url),
+            &[auth],
+            remote.clone(),
+        );
+        assert_eq!(r.status, 400, "{}", r.body);
+        let v: Value = serde_json::from_str(&r.body).unwrap();
+        assert_eq!(v["error"]["type"], "invalid_request_error", "{v}");
+        let msg = v["error"]["message"].as_str().unwrap();
+        assert!(
+            msg.contains("remote media is not allowed on this route"),
+            "{msg}"
+        );
+        assert!(msg.contains("remote_media = true"), "{msg}");
+        replies.push(r);
+        // Anthropic's shape on its endpoint, for a document fetched by URL.
+        let r = post(
+            &format!("{}/v1/messages", proxy.url),
+            &[("x-api-key", token.as_str())],
+            json!({"model": "claude-haiku-4-5", "max_tokens": 64, "messages": [{"role": "user", "content": [
+                {"type": "document", "source": {"type": "url", "url": "https://doc.example/a.pdf"}}]}]}),
+        );
+        assert_eq!(r.status, 400, "{}", r.body);
+        let v: Value = serde_json::from_str(&r.body).unwrap();
+        assert_eq!(v["type"], "error", "{v}");
+        assert_eq!(v["error"]["type"], "invalid_request_error", "{v}");
+        replies.push(r);
+        assert!(
+            upstream.requests().is_empty(),
+            "a request with remote media went upstream"
+        );
+        // The same picture inline is fine.
+        let r = post(
+            &format!("{}/v1/chat/completions", proxy.url),
+            &[auth],
+            inline,
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        replies.push(r);
+        assert_eq!(upstream.requests().len(), 1);
+        assert_no_key(&key, &replies, &proxy.log());
+    }
+
+    // The operator opts the route in: the URL goes upstream as sent.
+    let toml = std::fs::read_to_string(dir.path().join("keyguard.toml")).unwrap();
+    let toml = toml.replacen(
+        "models = [\"gpt-4o-mini\"",
+        "remote_media = true\nmodels = [\"gpt-4o-mini\"",
+        1,
+    );
+    assert!(toml.contains("remote_media = true"), "{toml}");
+    write(dir.path(), "keyguard.toml", toml);
+    let proxy = Proxy::start_with(dir.path(), &upstream.uri(), &key, &[], &[]);
+    let r = post(
+        &format!("{}/v1/chat/completions", proxy.url),
+        &[auth],
+        remote,
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let sent = upstream.requests();
+    assert_eq!(sent.len(), 2);
+    let body: Value = serde_json::from_slice(&sent[1].body).unwrap();
+    assert_eq!(
+        body["messages"][0]["content"][1]["image_url"]["url"],
+        "https://img.example/cat.png"
+    );
+    assert_no_key(&key, &[r], &proxy.log());
+}
+
 #[test]
 fn serve_input_huge_headers_are_refused_and_the_server_keeps_serving() {
     let key = provider_key(82);
