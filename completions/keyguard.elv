@@ -376,6 +376,8 @@ set edit:completion:arg-completer[keyguard] = {|@words|
             cand --version 'Print version'
         }
         &'keyguard;token;revoke'= {
+            cand --id 'Revoke only the token with this id'
+            cand --user 'Revoke every token of this user'
             cand --store 'Store URL: memory, sqlite:PATH or redis://HOST:PORT/DB [default: [serve] store, else sqlite:.keyguard/serve.db]. A URL with a Redis password belongs in KEYGUARD_STORE, not on the command line, where every user of the machine can read it'
             cand --config 'Read this configuration file instead of ./keyguard.toml'
             cand -h 'Print help'

@@ -249,6 +249,8 @@ complete -c keyguard -n "__fish_keyguard_using_subcommand token; and __fish_seen
 complete -c keyguard -n "__fish_keyguard_using_subcommand token; and __fish_seen_subcommand_from list" -l config -d 'Read this configuration file instead of ./keyguard.toml' -r -F
 complete -c keyguard -n "__fish_keyguard_using_subcommand token; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c keyguard -n "__fish_keyguard_using_subcommand token; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c keyguard -n "__fish_keyguard_using_subcommand token; and __fish_seen_subcommand_from revoke" -l id -d 'Revoke only the token with this id' -r
+complete -c keyguard -n "__fish_keyguard_using_subcommand token; and __fish_seen_subcommand_from revoke" -l user -d 'Revoke every token of this user' -r
 complete -c keyguard -n "__fish_keyguard_using_subcommand token; and __fish_seen_subcommand_from revoke" -l store -d 'Store URL: memory, sqlite:PATH or redis://HOST:PORT/DB [default: [serve] store, else sqlite:.keyguard/serve.db]. A URL with a Redis password belongs in KEYGUARD_STORE, not on the command line, where every user of the machine can read it' -r
 complete -c keyguard -n "__fish_keyguard_using_subcommand token; and __fish_seen_subcommand_from revoke" -l config -d 'Read this configuration file instead of ./keyguard.toml' -r -F
 complete -c keyguard -n "__fish_keyguard_using_subcommand token; and __fish_seen_subcommand_from revoke" -s h -l help -d 'Print help'

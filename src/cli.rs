@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 use crate::report::Format;
 
@@ -732,6 +732,7 @@ pub enum TokenCommand {
     /// List tokens: id, user, created, expires, status (never a token or its hash)
     List(TokenStoreArgs),
     /// Revoke the token with this id, or every token of this user
+    #[command(after_help = TOKEN_REVOKE_HELP)]
     Revoke(TokenRevokeArgs),
 }
 
@@ -767,11 +768,24 @@ pub struct TokenIssueArgs {
     pub store: TokenStoreArgs,
 }
 
+const TOKEN_REVOKE_HELP: &str = "\
+A user name that is also a token's id is refused as ambiguous (exit 2): say which with
+--id or --user. `keyguard token issue` refuses user names of that shape (12 hex digits).";
+
 #[derive(Debug, Args)]
+#[command(group(ArgGroup::new("which").required(true).args(["target", "id", "user"])))]
 pub struct TokenRevokeArgs {
     /// A token id (from `keyguard token list`) or a user name
     #[arg(value_name = "NAME|ID")]
-    pub target: String,
+    pub target: Option<String>,
+
+    /// Revoke only the token with this id
+    #[arg(long, value_name = "ID")]
+    pub id: Option<String>,
+
+    /// Revoke every token of this user
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
 
     #[command(flatten)]
     pub store: TokenStoreArgs,

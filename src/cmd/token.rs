@@ -11,7 +11,7 @@ use super::{Outcome, Printer};
 use crate::cli::{ColorChoice, TokenCommand, TokenStoreArgs};
 use crate::config::Config;
 use crate::sanitize::escape;
-use crate::serve::store::{self, Store, TokenStatus};
+use crate::serve::store::{self, Revoke, Store, TokenStatus};
 
 pub fn run(cmd: &TokenCommand, out: &mut dyn Write) -> Result<Outcome> {
     let printer = Printer::new(false, ColorChoice::Never);
@@ -19,6 +19,13 @@ pub fn run(cmd: &TokenCommand, out: &mut dyn Write) -> Result<Outcome> {
         TokenCommand::Issue(args) => {
             // Checked before the store is opened: a typo creates no database.
             store::check_user(&args.user)?;
+            if store::looks_like_id(&args.user) {
+                // `keyguard token revoke NAME|ID` must never mistake a user for a token.
+                anyhow::bail!(
+                    "invalid user name `{}`: 12 hex digits is the shape of a token id, which would make `keyguard token revoke` ambiguous; choose another name",
+                    escape(&args.user)
+                );
+            }
             let store = open_store(&args.store)?;
             let now = store::now();
             let expires = args.expires.map(|s| now.saturating_add(s as i64));
@@ -76,20 +83,49 @@ pub fn run(cmd: &TokenCommand, out: &mut dyn Write) -> Result<Outcome> {
         }
         TokenCommand::Revoke(args) => {
             let store = open_store(&args.store)?;
-            let target = &args.target;
-            let done = store::revoke(&*store, target, store::now())?;
-            if done.is_empty() {
-                let known = store
-                    .list_tokens()?
-                    .iter()
-                    .any(|r| &r.id == target || &r.user == target);
-                if !known {
-                    anyhow::bail!(
-                        "no token has the id or user `{}` (see `keyguard token list`)",
-                        escape(target)
-                    );
+            let all = store.list_tokens()?;
+            let target = match (&args.id, &args.user, &args.target) {
+                (Some(id), _, _) => Revoke::Id(id),
+                (_, Some(user), _) => Revoke::User(user),
+                (_, _, Some(t)) => {
+                    // A store from before user names of an id's shape were refused may hold
+                    // one: never guess which was meant.
+                    let by_id = all.iter().find(|r| &r.id == t);
+                    let by_user = all.iter().any(|r| &r.user == t);
+                    match by_id {
+                        Some(r) if by_user => anyhow::bail!(
+                            "`{t}` is both the id of a token (of user {}) and a user name; say which: `keyguard token revoke --id {t}` revokes that one token, `keyguard token revoke --user {t}` every token of user {t}",
+                            escape(&r.user),
+                            t = escape(t),
+                        ),
+                        Some(_) => Revoke::Id(t),
+                        None => Revoke::User(t),
+                    }
                 }
-                printer.info(&format!("already revoked: {}", escape(target)));
+                (None, None, None) => anyhow::bail!("name a token id or a user"),
+            };
+            let done = store::revoke(&*store, target, store::now())?;
+            let shown = match target {
+                Revoke::Id(s) | Revoke::User(s) => escape(s),
+            };
+            if done.is_empty() {
+                let known = all.iter().any(|r| match target {
+                    Revoke::Id(id) => r.id == id,
+                    Revoke::User(user) => r.user == user,
+                });
+                if !known {
+                    anyhow::bail!(match (target, &args.target) {
+                        (_, Some(_)) => format!(
+                            "no token has the id or user `{shown}` (see `keyguard token list`)"
+                        ),
+                        (Revoke::Id(_), None) =>
+                            format!("no token has the id `{shown}` (see `keyguard token list`)"),
+                        (Revoke::User(_), None) => format!(
+                            "no token belongs to user `{shown}` (see `keyguard token list`)"
+                        ),
+                    });
+                }
+                printer.info(&format!("already revoked: {shown}"));
             }
             for r in &done {
                 printer.info(&format!(

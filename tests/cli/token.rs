@@ -152,6 +152,82 @@ fn token_revoke_by_id_and_by_user() {
     assert!(run.stderr.contains("`mallory`"), "{}", run.stderr);
 }
 
+/// A user named like another token's id: `revoke NAME|ID` must not pick one silently.
+#[test]
+fn token_revoke_refuses_a_name_that_is_also_an_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, bob) = issue(dir.path(), "bob", &[]);
+    // `token issue` refuses such a name now; a store from before may hold one.
+    let run = run_in(dir.path(), &["token", "issue", "--user", &bob]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("shape of a token id"), "{}", run.stderr);
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+    let run = run_in(dir.path(), &["token", "issue", "--user", "ABCDEF012345"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    {
+        use keyguard::serve::store::{self, TokenRecord};
+        let db = store::open("sqlite:.keyguard/serve.db", dir.path()).unwrap();
+        let record = TokenRecord {
+            id: "0123456789ab".to_string(),
+            user: bob.clone(),
+            created: store::now(),
+            expires: None,
+            revoked: None,
+        };
+        db.insert_token(&store::hash_token("from an older keyguard"), &record)
+            .unwrap();
+    }
+    let active = |who: &str| line_of(&list(dir.path(), &[]), who).ends_with("active");
+
+    let run = run_in(dir.path(), &["token", "revoke", &bob]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    for needed in [
+        "is both the id of a token (of user bob) and a user name",
+        "--id",
+        "--user",
+    ] {
+        assert!(run.stderr.contains(needed), "{needed}: {}", run.stderr);
+    }
+    assert!(
+        active(&bob) && active("0123456789ab"),
+        "a refused revoke revoked"
+    );
+
+    let run = run_in(dir.path(), &["token", "revoke", "--id", &bob]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!active(&bob) && active("0123456789ab"));
+    let run = run_in(dir.path(), &["token", "revoke", "--user", &bob]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("revoked token 0123456789ab"),
+        "{}",
+        run.stderr
+    );
+    assert!(!active("0123456789ab"));
+
+    // --user never takes an id, --id never a user; one way to name the target at a time.
+    let run = run_in(dir.path(), &["token", "revoke", "--user", "0123456789ab"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no token belongs to user"),
+        "{}",
+        run.stderr
+    );
+    let run = run_in(dir.path(), &["token", "revoke", "--id", "bob"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no token has the id `bob`"),
+        "{}",
+        run.stderr
+    );
+    for args in [
+        &["token", "revoke"][..],
+        &["token", "revoke", "bob", "--user", "bob"],
+    ] {
+        assert_eq!(run_in(dir.path(), args).code, 2, "{args:?}");
+    }
+}
+
 #[test]
 fn token_bad_expires_and_user_are_usage_errors() {
     let dir = tempfile::tempdir().unwrap();

@@ -308,6 +308,11 @@ fn new_id() -> Result<String> {
     Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
 }
 
+/// Whether `s` has the shape of a token id (what [`new_id`] makes: 12 hex digits, either case).
+pub fn looks_like_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// Creates a token for `user`, stores its hash, and returns the token (to show once) and record.
 pub fn issue(
     store: &dyn Store,
@@ -373,14 +378,24 @@ pub fn authenticate(store: &dyn Store, token: &str, now: i64) -> Result<Auth> {
     })
 }
 
-/// Revokes the token with id `target`, or else every unrevoked token of the user `target`.
-/// Returns the records revoked now (empty when nothing matched or all were already revoked).
-pub fn revoke(store: &dyn Store, target: &str, now: i64) -> Result<Vec<TokenRecord>> {
+/// What `keyguard token revoke` names: one token by id, or every token of a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revoke<'a> {
+    Id(&'a str),
+    User(&'a str),
+}
+
+/// Revokes the token with this id, or every unrevoked token of this user. Returns the records
+/// revoked now (empty when nothing matched or all were already revoked).
+pub fn revoke(store: &dyn Store, target: Revoke<'_>, now: i64) -> Result<Vec<TokenRecord>> {
     let all = store.list_tokens()?;
-    let chosen: Vec<TokenRecord> = match all.iter().find(|r| r.id == target) {
-        Some(r) => vec![r.clone()],
-        None => all.into_iter().filter(|r| r.user == target).collect(),
-    };
+    let chosen: Vec<TokenRecord> = all
+        .into_iter()
+        .filter(|r| match target {
+            Revoke::Id(id) => r.id == id,
+            Revoke::User(user) => r.user == user,
+        })
+        .collect();
     let mut done = Vec::new();
     for r in chosen.into_iter().filter(|r| r.revoked.is_none()) {
         if store.revoke_id(&r.id, now)? {

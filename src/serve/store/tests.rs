@@ -119,7 +119,7 @@ fn tokens_issue_lookup_revoke_expire(f: &Factory) {
     assert_eq!(listed, vec![alice_rec.clone(), bob_rec.clone()]);
 
     // Revoke by id, then by user name; a second revocation changes nothing.
-    let done = revoke(&*store, &alice_rec.id, now + 5).unwrap();
+    let done = revoke(&*store, Revoke::Id(&alice_rec.id), now + 5).unwrap();
     assert_eq!(done.len(), 1);
     assert_eq!(done[0].id, alice_rec.id);
     assert_eq!(
@@ -130,11 +130,33 @@ fn tokens_issue_lookup_revoke_expire(f: &Factory) {
         authenticate(&*store, &bob, now + 6).unwrap(),
         Auth::Valid(bob_rec.clone())
     );
-    let done = revoke(&*store, "bob", now + 7).unwrap();
+    let done = revoke(&*store, Revoke::User("bob"), now + 7).unwrap();
     assert_eq!(done.len(), 1);
     assert_eq!(authenticate(&*store, &bob, now + 8).unwrap(), Auth::Revoked);
-    assert!(revoke(&*store, "bob", now + 9).unwrap().is_empty());
-    assert!(revoke(&*store, "nobody", now + 9).unwrap().is_empty());
+    assert!(
+        revoke(&*store, Revoke::User("bob"), now + 9)
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        revoke(&*store, Revoke::User("nobody"), now + 9)
+            .unwrap()
+            .is_empty()
+    );
+    // An id is not a user name, nor a user name an id; ids have the shape `issue` refuses.
+    assert!(
+        looks_like_id(&alice_rec.id) && !looks_like_id("alice") && !looks_like_id("0123456789abc")
+    );
+    assert!(
+        revoke(&*store, Revoke::User(&bob_rec.id), now + 9)
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        revoke(&*store, Revoke::Id("bob"), now + 9)
+            .unwrap()
+            .is_empty()
+    );
     let listed = store.list_tokens().unwrap();
     assert_eq!(listed[0].revoked, Some(now + 5));
     assert_eq!(listed[1].revoked, Some(now + 7));
