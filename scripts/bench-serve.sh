@@ -4,7 +4,8 @@
 #     before and after a load run, divided by the requests), non-streaming and streaming;
 #   - added latency p50/p99 at a fixed rate (the proxy path minus the same load sent straight to
 #     the mock upstream, same rate and duration);
-#   - keyguard's RSS after every 10,000 of 100,000 requests (it should stay flat);
+#   - keyguard's RSS after every 10,000 of 100,000 requests (it should stay flat; one keyguard
+#     process serves every run, so with -n 3 it has seen 300,000 by the end);
 #   - the same CPU and latency figures for LiteLLM's proxy (`litellm --config`, one worker, a
 #     master key and no database: the least work LiteLLM does per request; it refuses to start
 #     without a master key) on the same mock.
@@ -12,6 +13,10 @@
 # Usage: scripts/bench-serve.sh [-n RUNS] [--rate RPS] [--duration SECS] [--chunks N]
 #                               [--litellm-rate RPS] [--mem-requests N] [--no-litellm]
 # With -n > 1 the table of each run is printed, then the medians.
+#
+# keyguard runs as a user would: its default SQLite store (in the temporary directory; the
+# `memory` store cannot hold a token issued by `keyguard token issue`, another process), one log
+# line per request (to a file), generous limits, one openai route with key = "env:...".
 #
 # Everything runs on this one machine: the load generator (oha), the mock upstream
 # (examples/mock_upstream.rs) and the proxy share its cores, so figures on a small or busy machine
