@@ -12,7 +12,9 @@
 #
 # Usage: scripts/bench-serve.sh [-n RUNS] [--rate RPS] [--duration SECS] [--chunks N]
 #                               [--litellm-rate RPS] [--mem-requests N] [--no-litellm]
-# With -n > 1 the table of each run is printed, then the medians.
+# With -n > 1 the table of each run is printed, then the medians. KEYGUARD_BENCH_BIN=PATH measures
+# another keyguard binary (a build from before a change, say); KEYGUARD_BENCH_KEEP=1 keeps the
+# temporary directory (oha's JSON, the logs).
 #
 # keyguard runs as a user would: its default SQLite store (in the temporary directory; the
 # `memory` store cannot hold a token issued by `keyguard token issue`, another process), one log
@@ -42,6 +44,11 @@ MEM_REQUESTS=100000
 LITELLM=1
 while [ $# -gt 0 ]; do
     case "$1" in
+    -n | --rate | --duration | --chunks | --litellm-rate | --mem-requests)
+        if [ $# -lt 2 ]; then
+            echo "bench-serve.sh: $1 needs a value (see --help)" >&2
+            exit 2
+        fi ;;&
     -n) RUNS="$2"; shift 2 ;;
     --rate) RATE="$2"; shift 2 ;;
     --duration) DURATION="$2"; shift 2 ;;
@@ -49,7 +56,7 @@ while [ $# -gt 0 ]; do
     --litellm-rate) LITELLM_RATE="$2"; shift 2 ;;
     --mem-requests) MEM_REQUESTS="$2"; shift 2 ;;
     --no-litellm) LITELLM=0; shift ;;
-    -h | --help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench-serve.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -272,7 +279,7 @@ def med(name, i):
     return statistics.median(r[i] for r in rows[name])
 def added(proxy, direct, i):
     return statistics.median(p[i] - d[i] for p, d in zip(rows[proxy], rows[direct]))
-print(f"\n== keyguard serve vs LiteLLM: {title} ==")
+print(f"\n== keyguard serve{' vs LiteLLM' if ll == '1' else ''}: {title} ==")
 print(f"{'':34}{'keyguard':>12}{'LiteLLM':>12}{'ratio':>9}")
 for mode, label in (("plain", "non-streaming"), ("stream", "streaming")):
     kg = med(f"keyguard_{mode}", 3)
