@@ -699,7 +699,7 @@ impl Line {
         if let Some(b) = &self.bodies {
             tracing::info!(
                 user = %self.user,
-                route = self.route,
+                route = %self.route,
                 model = %self.model,
                 status,
                 latency_ms = self.started.elapsed().as_millis() as u64,
@@ -712,7 +712,7 @@ impl Line {
         }
         tracing::info!(
             user = %self.user,
-            route = self.route,
+            route = %self.route,
             model = %self.model,
             status,
             latency_ms = self.started.elapsed().as_millis() as u64,
