@@ -476,7 +476,6 @@ async fn stop_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-#[cfg(unix)]
 /// The store's upkeep (SQLite's WAL checkpoint), on the blocking pool, one at a time.
 async fn store_upkeep(state: Arc<AppState>, every: Duration) {
     let mut tick = tokio::time::interval(every);
@@ -492,6 +491,7 @@ async fn store_upkeep(state: Arc<AppState>, every: Duration) {
     }
 }
 
+#[cfg(unix)]
 async fn reload_on_sighup(state: Arc<AppState>) {
     let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
         return;
