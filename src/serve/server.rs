@@ -326,6 +326,13 @@ async fn serve(state: Arc<AppState>) -> Result<()> {
 
     #[cfg(unix)]
     tokio::spawn(reload_on_sighup(state.clone()));
+    if let Some(every) = state
+        .store
+        .take_over_upkeep()
+        .context("preparing the store")?
+    {
+        tokio::spawn(store_upkeep(state.clone(), every));
+    }
 
     let app = router(&state)?;
     // hyper's HTTP/1 connection, configured directly: axum::serve sets no timer, so it has no
@@ -469,6 +476,21 @@ async fn stop_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
+/// The store's upkeep (SQLite's WAL checkpoint), on the blocking pool, one at a time.
+async fn store_upkeep(state: Arc<AppState>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let st = state.clone();
+        match tokio::task::spawn_blocking(move || st.store.upkeep()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!("store upkeep (WAL checkpoint) failed: {e:#}"),
+            Err(e) => tracing::warn!("store upkeep (WAL checkpoint) failed: {e}"),
+        }
+    }
+}
+
 #[cfg(unix)]
 async fn reload_on_sighup(state: Arc<AppState>) {
     let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
@@ -606,10 +628,18 @@ async fn authenticate(
             "missing keyguard token (Authorization: Bearer or x-api-key)",
         ));
     };
-    let st = state.clone();
-    let auth =
-        tokio::task::spawn_blocking(move || store::authenticate(&*st.store, &token, store::now()))
-            .await;
+    // On this worker when the store can answer without waiting, else on the blocking pool
+    // (see `Store::try_lookup`).
+    let auth = match store::try_authenticate(&*state.store, &token, store::now()) {
+        Some(auth) => Ok(auth),
+        None => {
+            let st = state.clone();
+            tokio::task::spawn_blocking(move || {
+                store::authenticate(&*st.store, &token, store::now())
+            })
+            .await
+        }
+    };
     match auth {
         Ok(Ok(Auth::Valid(r))) => Ok(r.user),
         Ok(Ok(Auth::Unknown)) => Err(refuse(
@@ -831,11 +861,18 @@ async fn proxy_inner(state: &Arc<AppState>, req: Request, started: Instant) -> R
     } else {
         0
     };
-    let st = state.clone();
-    let user = line.user.clone();
-    let decision =
-        tokio::task::spawn_blocking(move || st.store.check_request(&user, &st.limits, reserve))
-            .await;
+    let decision = match state
+        .store
+        .try_check_request(&line.user, &state.limits, reserve)
+    {
+        Some(d) => Ok(d),
+        None => {
+            let st = state.clone();
+            let user = line.user.clone();
+            tokio::task::spawn_blocking(move || st.store.check_request(&user, &st.limits, reserve))
+                .await
+        }
+    };
     let decision = match decision {
         Ok(Ok(d)) => d,
         Ok(Err(e)) => {
@@ -1200,6 +1237,21 @@ impl Reservation {
         self.state.metrics.tokens.fetch_add(used, Ordering::Relaxed);
         if used == self.reserved {
             return;
+        }
+        // Inline when that needs no waiting (it never does for the memory store, and for SQLite
+        // unless another process holds the write lock), else on the blocking pool: the answer
+        // does not wait for it either way.
+        match self
+            .state
+            .store
+            .try_settle(&self.user, self.day, self.reserved, used)
+        {
+            Some(Ok(())) => return,
+            Some(Err(e)) => {
+                tracing::error!("store error recording tokens: {e:#}");
+                return;
+            }
+            None => {}
         }
         let (st, user, day, reserved) = (
             self.state.clone(),

@@ -1230,3 +1230,60 @@ fn serve_counts_the_reservation_of_a_client_that_hangs_up_before_the_answer() {
     }
     assert_no_key(&key, &[], &proxy.log());
 }
+
+/// Another process holding the store's write lock (here a transaction the test keeps open): the
+/// proxy's first, non-waiting attempt at the limit check gives way to its blocking pool, so the
+/// requests wait for the lock and then succeed, each counted once, while the server keeps
+/// answering (a token lookup is a read, which WAL mode does not make wait). A proxy that waited
+/// on its async workers would stop answering until SQLite's busy timeout failed the waiting
+/// requests (503); one that gave up without a fallback would answer them 503 at once.
+#[test]
+fn serve_waits_for_another_writer_on_its_blocking_pool() {
+    let key = provider_key(79);
+    let upstream = mock_upstream(&key);
+    let (dir, token) = setup("requests_per_day = 100");
+    let proxy = Proxy::start(dir.path(), &upstream.uri(), &key);
+    let bearer = format!("Bearer {token}");
+    let chat = format!("{}/v1/chat/completions", proxy.url);
+    let body = json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]});
+    let ask = {
+        let (chat, bearer, body) = (chat.clone(), bearer.clone(), body.clone());
+        move || post(&chat, &[("authorization", bearer.as_str())], body.clone())
+    };
+    let first = ask();
+    assert_eq!(first.status, 200, "{}", first.body);
+
+    let other = rusqlite::Connection::open(dir.path().join("serve.db")).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    // More waiting requests than the runtime has async workers (one per core).
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let waiting: Vec<_> = (0..cores + 4)
+        .map(|_| std::thread::spawn(ask.clone()))
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    // Meanwhile: a request refused after the token lookup, before the limit check.
+    let unknown_model = post(
+        &chat,
+        &[("authorization", bearer.as_str())],
+        json!({"model": "no-such-model", "messages": [{"role": "user", "content": "hi"}]}),
+    );
+    assert_eq!(unknown_model.status, 400, "{}", unknown_model.body);
+    // A request cannot be counted while another process holds the write lock.
+    assert!(waiting.iter().all(|w| !w.is_finished()));
+    other.execute_batch("COMMIT").unwrap();
+    let mut replies = vec![first, unknown_model];
+    for w in waiting {
+        let r = w.join().unwrap();
+        assert_eq!(r.status, 200, "{}", r.body);
+        replies.push(r);
+    }
+    let last = ask();
+    assert_eq!(last.status, 200, "{}", last.body);
+    let waited = (cores + 4) as u64;
+    assert_eq!(
+        last.headers["x-ratelimit-remaining-requests"],
+        (100 - 2 - waited).to_string().as_str()
+    );
+    replies.push(last);
+    assert_no_key(&key, &replies, &proxy.log());
+}

@@ -109,6 +109,24 @@ impl Store for MemoryStore {
         Ok(self.check_at(user, limits, reserve, now_ms()))
     }
 
+    // The mutex is held for a few map operations, never across I/O: taking it inline is fine.
+    fn try_lookup(&self, hash: &TokenHash) -> Option<Result<Option<TokenRecord>>> {
+        Some(self.lookup(hash))
+    }
+
+    fn try_check_request(
+        &self,
+        user: &str,
+        limits: &Limits,
+        reserve: u64,
+    ) -> Option<Result<Decision>> {
+        Some(self.check_request(user, limits, reserve))
+    }
+
+    fn try_settle(&self, user: &str, day: i64, reserved: u64, used: u64) -> Option<Result<()>> {
+        Some(self.settle(user, day, reserved, used))
+    }
+
     fn settle(&self, user: &str, day: i64, reserved: u64, used: u64) -> Result<()> {
         self.settle_at(user, day, reserved, used, now_ms());
         Ok(())

@@ -13,6 +13,16 @@
 //! the last minute, only when that limit is set), trimmed in the same transaction; its size per
 //! user is kept in `usage` (see `LOG_COUNTED`), so a check costs the same at 10 or 10 000 rows.
 //!
+//! The proxy calls the store on its async workers first (`try_lookup`, `try_check_request`,
+//! `try_settle`): the connection's mutex is only tried, and SQLite's busy timeout is zero for the
+//! attempt, so SQLITE_BUSY (another process holds the write lock) answers "not now" at once; the
+//! proxy then repeats the call on tokio's blocking pool with the normal 10 s timeout. A busy
+//! error comes before COMMIT succeeds, and rusqlite rolls an unfinished transaction back, so an
+//! attempt that gives up has changed nothing. SQLite's WAL auto-checkpoint would run inside a
+//! committing request's transaction, on a worker, with fsyncs; `take_over_upkeep` turns it off
+//! for the proxy's connection and `upkeep` checkpoints (PASSIVE: it never waits for a lock and
+//! never blocks readers or the writer) from a second connection, on the blocking pool.
+//!
 //! The file is created 0600, its missing directories 0700: it lists who may use the proxy.
 //! SQLite gives the `-wal` and `-shm` files the database file's permissions.
 //!
@@ -24,8 +34,8 @@
 //! must be private to its owner (git checks files out group/world-readable, keyguard creates
 //! 0600); and the database may hold keyguard's tables only.
 
-use std::path::Path;
-use std::sync::Mutex;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, TryLockError};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -40,7 +50,21 @@ pub struct SqliteStore {
     // rusqlite's Connection is Send but not Sync; one connection per store, used in turn.
     // Separate processes (or separate stores) have their own and are serialised by SQLite.
     conn: Mutex<Connection>,
+    /// A second connection for token lookups: in WAL mode a read never waits for the writer,
+    /// so a lookup must not queue behind a limit check waiting for another process's lock on
+    /// `conn` (the proxy would stop answering even the requests it refuses).
+    reader: Mutex<Connection>,
+    path: PathBuf,
+    /// The second connection `upkeep` checkpoints from, once `take_over_upkeep` made it.
+    checkpointer: Mutex<Option<Connection>>,
 }
+
+/// How long a blocking call waits for another connection's lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often the server checkpoints the WAL once it has taken that over. SQLite's automatic
+/// checkpoint runs at 1000 pages of WAL; at 1000 requests a second the WAL grows by a few
+/// thousand pages a second, so four checkpoints a second keep it near that size.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS tokens (
@@ -78,7 +102,7 @@ impl SqliteStore {
         prepare_file(path).with_context(|| format!("cannot create the store {shown}"))?;
         let conn =
             Connection::open(path).with_context(|| format!("cannot open the store {shown}"))?;
-        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         // Before anything writes to it (the WAL switch persists in the file).
         let mut foreign = conn
             .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
@@ -104,9 +128,39 @@ impl SqliteStore {
         conn.execute_batch("PRAGMA synchronous=NORMAL;")?;
         conn.execute_batch(SCHEMA)
             .with_context(|| format!("the store {shown} is not a keyguard store"))?;
+        let reader =
+            Connection::open(path).with_context(|| format!("cannot open the store {shown}"))?;
+        reader.busy_timeout(BUSY_TIMEOUT)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
+            reader: Mutex::new(reader),
+            path: path.to_path_buf(),
+            checkpointer: Mutex::new(None),
         })
+    }
+
+    /// Runs `f` on connection `conn` only if that needs no waiting (see the module doc): `None`
+    /// when the mutex or an SQLite lock is held elsewhere, and then nothing was changed.
+    fn attempt<T>(
+        conn: &Mutex<Connection>,
+        f: impl FnOnce(&mut Connection) -> Result<T>,
+    ) -> Option<Result<T>> {
+        let mut conn = match conn.try_lock() {
+            Ok(c) => c,
+            Err(TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(TryLockError::WouldBlock) => return None,
+        };
+        if let Err(e) = conn.busy_timeout(Duration::ZERO) {
+            return Some(Err(e.into()));
+        }
+        let result = f(&mut conn);
+        if let Err(e) = conn.busy_timeout(BUSY_TIMEOUT) {
+            return Some(Err(e.into()));
+        }
+        match result {
+            Err(e) if is_busy(&e) => None,
+            r => Some(r),
+        }
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -114,6 +168,13 @@ impl SqliteStore {
         // lock was held leaves the connection usable.
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+fn is_busy(e: &anyhow::Error) -> bool {
+    use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
+    e.downcast_ref::<rusqlite::Error>()
+        .and_then(|e| e.sqlite_error_code())
+        .is_some_and(|c| c == DatabaseBusy || c == DatabaseLocked)
 }
 
 /// The tables `SCHEMA` makes; a file with any other table is not a keyguard store.
@@ -169,6 +230,14 @@ fn prepare_file(path: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
     o.open(path).map(drop)
+}
+
+fn lookup_on(conn: &Connection, hash: &TokenHash) -> Result<Option<TokenRecord>> {
+    // Cached: this runs on every request.
+    Ok(conn
+        .prepare_cached("SELECT id, user, created, expires, revoked FROM tokens WHERE hash = ?1")?
+        .query_row([&hash[..]], record)
+        .optional()?)
 }
 
 fn record(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRecord> {
@@ -289,7 +358,29 @@ impl SqliteStore {
         reserve: u64,
         clock: impl Fn() -> i64,
     ) -> Result<Decision> {
-        let mut conn = self.conn();
+        check_on(&mut self.conn(), user, limits, reserve, clock)
+    }
+
+    pub(crate) fn settle_at(
+        &self,
+        user: &str,
+        day: i64,
+        reserved: u64,
+        used: u64,
+        clock: impl Fn() -> i64,
+    ) -> Result<()> {
+        settle_on(&mut self.conn(), user, day, reserved, used, clock)
+    }
+}
+
+fn check_on(
+    conn: &mut Connection,
+    user: &str,
+    limits: &Limits,
+    reserve: u64,
+    clock: impl Fn() -> i64,
+) -> Result<Decision> {
+    {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let now_ms = clock();
         let now = now_ms.div_euclid(1000);
@@ -316,16 +407,17 @@ impl SqliteStore {
         tx.commit()?;
         Ok(decide(limits, c, retry, now))
     }
+}
 
-    pub(crate) fn settle_at(
-        &self,
-        user: &str,
-        day: i64,
-        reserved: u64,
-        used: u64,
-        clock: impl Fn() -> i64,
-    ) -> Result<()> {
-        let mut conn = self.conn();
+fn settle_on(
+    conn: &mut Connection,
+    user: &str,
+    day: i64,
+    reserved: u64,
+    used: u64,
+    clock: impl Fn() -> i64,
+) -> Result<()> {
+    {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let now = clock().div_euclid(1000);
         let (mut c, _) = counts(&tx, user, now)?;
@@ -349,14 +441,7 @@ impl Store for SqliteStore {
     }
 
     fn lookup(&self, hash: &TokenHash) -> Result<Option<TokenRecord>> {
-        // Cached: this runs on every request.
-        Ok(self
-            .conn()
-            .prepare_cached(
-                "SELECT id, user, created, expires, revoked FROM tokens WHERE hash = ?1",
-            )?
-            .query_row([&hash[..]], record)
-            .optional()?)
+        lookup_on(&self.reader.lock().unwrap_or_else(|p| p.into_inner()), hash)
     }
 
     fn list_tokens(&self) -> Result<Vec<TokenRecord>> {
@@ -382,5 +467,47 @@ impl Store for SqliteStore {
 
     fn settle(&self, user: &str, day: i64, reserved: u64, used: u64) -> Result<()> {
         self.settle_at(user, day, reserved, used, now_ms)
+    }
+
+    fn try_lookup(&self, hash: &TokenHash) -> Option<Result<Option<TokenRecord>>> {
+        Self::attempt(&self.reader, |c| lookup_on(c, hash))
+    }
+
+    fn try_check_request(
+        &self,
+        user: &str,
+        limits: &Limits,
+        reserve: u64,
+    ) -> Option<Result<Decision>> {
+        Self::attempt(&self.conn, |c| check_on(c, user, limits, reserve, now_ms))
+    }
+
+    fn try_settle(&self, user: &str, day: i64, reserved: u64, used: u64) -> Option<Result<()>> {
+        Self::attempt(&self.conn, |c| {
+            settle_on(c, user, day, reserved, used, now_ms)
+        })
+    }
+
+    fn take_over_upkeep(&self) -> Result<Option<Duration>> {
+        let shown = crate::sanitize::path(&self.path);
+        let cp = Connection::open(&self.path)
+            .with_context(|| format!("cannot open the store {shown}"))?;
+        cp.busy_timeout(BUSY_TIMEOUT)?;
+        *self.checkpointer.lock().unwrap_or_else(|p| p.into_inner()) = Some(cp);
+        // Only after the checkpointer exists: the WAL must not grow unchecked.
+        self.conn()
+            .execute_batch("PRAGMA wal_autocheckpoint=0;")
+            .with_context(|| format!("cannot configure the store {shown}"))?;
+        Ok(Some(CHECKPOINT_EVERY))
+    }
+
+    fn upkeep(&self) -> Result<()> {
+        let guard = self.checkpointer.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(cp) = guard.as_ref() {
+            // PASSIVE copies what no reader still needs, waiting for nothing; its row (busy,
+            // frames in the WAL, frames copied) is not needed.
+            cp.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        }
+        Ok(())
     }
 }

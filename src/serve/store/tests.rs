@@ -743,3 +743,81 @@ fn a_tampered_user_name_does_not_authenticate() {
         Auth::Valid(_)
     ));
 }
+
+/// The proxy's non-waiting attempts (`try_*`) against a file another connection is writing:
+/// they give way ("not now") without changing anything, lookups still answer (WAL readers do
+/// not wait for the writer), and the blocking call waits for the lock and then counts.
+#[test]
+fn sqlite_attempts_give_way_to_another_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let store = std::sync::Arc::new(SqliteStore::open(&path).unwrap());
+    let (token, _) = issue(&*store, "ann", None, now()).unwrap();
+    let limits = Limits {
+        requests_per_day: Some(10),
+        tokens_per_day: Some(1000),
+        ..Limits::default()
+    };
+    let free = store
+        .try_check_request("ann", &limits, 100)
+        .unwrap()
+        .unwrap();
+    assert!(free.allowed);
+    assert!(matches!(
+        store.try_settle("ann", free.day, 100, 40),
+        Some(Ok(()))
+    ));
+
+    let other = rusqlite::Connection::open(&path).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    assert!(store.try_check_request("ann", &limits, 100).is_none());
+    assert!(store.try_settle("ann", free.day, 0, 5).is_none());
+    assert!(matches!(
+        try_authenticate(&*store, &token, now()),
+        Some(Ok(Auth::Valid(_)))
+    ));
+    let s = store.clone();
+    let waiter = std::thread::spawn(move || s.check_request("ann", &limits, 100).unwrap());
+    other.execute_batch("COMMIT").unwrap();
+    let d = waiter.join().unwrap();
+    assert!(d.allowed);
+    // One request before and this one; the attempts that gave way counted nothing.
+    assert_eq!(d.requests_per_day.unwrap().remaining, 8);
+    assert_eq!(d.tokens_per_day.unwrap().remaining, 1000 - 40 - 100);
+}
+
+/// Once the server has taken the WAL checkpoint over, commits no longer checkpoint (SQLite's
+/// automatic one would, past 1000 pages of WAL, fsyncing on the proxy's async worker) and
+/// `upkeep` does: only a checkpoint writes pages into the database file itself.
+#[test]
+fn sqlite_upkeep_checkpoints_the_wal_instead_of_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let store = SqliteStore::open(&path).unwrap();
+    assert!(store.take_over_upkeep().unwrap().is_some());
+    let size = || std::fs::metadata(&path).unwrap().len();
+    let start = size();
+    let limits = Limits {
+        requests_per_minute: Some(100_000),
+        ..Limits::default()
+    };
+    // Three or more WAL frames a check: well past the automatic checkpoint's 1000 pages.
+    for _ in 0..1500 {
+        assert!(
+            store
+                .try_check_request("ann", &limits, 0)
+                .unwrap()
+                .unwrap()
+                .allowed
+        );
+    }
+    assert!(
+        std::fs::metadata(dir.path().join("s.db-wal"))
+            .unwrap()
+            .len()
+            > 4_000_000
+    );
+    assert_eq!(size(), start, "a commit checkpointed the WAL");
+    store.upkeep().unwrap();
+    assert!(size() > start, "upkeep did not checkpoint");
+}
