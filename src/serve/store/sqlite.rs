@@ -164,9 +164,22 @@ impl SqliteStore {
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
-        // rusqlite rolls back an unfinished transaction when it is dropped, so a panic while the
-        // lock was held leaves the connection usable.
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+        lock_waiting(&self.conn)
+    }
+}
+
+/// Locks a connection for a call that may wait (the blocking pool). rusqlite rolls back an
+/// unfinished transaction when it is dropped, so a panic while the lock was held leaves the
+/// connection usable; but a panic inside `attempt` leaves its zero busy timeout set, which would
+/// turn every later wait into SQLITE_BUSY (503), so a poisoned lock gets the timeout back.
+fn lock_waiting(conn: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
+    match conn.lock() {
+        Ok(c) => c,
+        Err(p) => {
+            let c = p.into_inner();
+            let _ = c.busy_timeout(BUSY_TIMEOUT);
+            c
+        }
     }
 }
 
@@ -441,7 +454,7 @@ impl Store for SqliteStore {
     }
 
     fn lookup(&self, hash: &TokenHash) -> Result<Option<TokenRecord>> {
-        lookup_on(&self.reader.lock().unwrap_or_else(|p| p.into_inner()), hash)
+        lookup_on(&lock_waiting(&self.reader), hash)
     }
 
     fn list_tokens(&self) -> Result<Vec<TokenRecord>> {
@@ -509,5 +522,31 @@ impl Store for SqliteStore {
             cp.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn busy_ms(conn: &Mutex<Connection>) -> i64 {
+        lock_waiting(conn)
+            .query_row("PRAGMA busy_timeout", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_panic_inside_an_attempt_does_not_leave_the_zero_busy_timeout() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("serve.db")).unwrap();
+        assert_eq!(busy_ms(&store.conn), BUSY_TIMEOUT.as_millis() as i64);
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            SqliteStore::attempt(&store.conn, |_| -> Result<()> {
+                panic!("inside the attempt")
+            })
+        }));
+        assert!(panicked.is_err());
+        // The next call that may wait waits again, instead of failing at once with SQLITE_BUSY.
+        assert_eq!(busy_ms(&store.conn), BUSY_TIMEOUT.as_millis() as i64);
     }
 }
