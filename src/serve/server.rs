@@ -726,20 +726,8 @@ impl Line {
     }
 
     fn log(&self, status: u16, tokens: Option<u64>) {
-        if let Some(b) = &self.bodies {
-            tracing::info!(
-                user = %self.user,
-                route = %self.route,
-                model = %self.model,
-                status,
-                latency_ms = self.started.elapsed().as_millis() as u64,
-                tokens = tokens.unwrap_or(0),
-                request_body = ?b.request,
-                response_body = ?b.response,
-                "request"
-            );
-            return;
-        }
+        // The body fields are recorded only with `--log-bodies` (an absent `Option` is no field).
+        let bodies = self.bodies.as_ref();
         tracing::info!(
             user = %self.user,
             route = %self.route,
@@ -747,6 +735,8 @@ impl Line {
             status,
             latency_ms = self.started.elapsed().as_millis() as u64,
             tokens = tokens.unwrap_or(0),
+            request_body = bodies.map(|b| b.request.as_str()),
+            response_body = bodies.map(|b| b.response.as_str()),
             "request"
         );
     }
