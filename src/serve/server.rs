@@ -745,8 +745,9 @@ impl Line {
 async fn proxy(State(state): State<Arc<AppState>>, req: Request) -> Response {
     let started = Instant::now();
     let response = match Endpoint::for_path(req.uri().path()) {
+        None => refuse(Wire::OpenAi, ErrorKind::NotFound, "no such endpoint"),
         Some(e) if req.method() != Method::POST => wrong_method(e.wire(), "POST"),
-        _ => proxy_inner(&state, req, started).await,
+        Some(endpoint) => proxy_inner(&state, req, endpoint, started).await,
     };
     state
         .metrics
@@ -754,15 +755,14 @@ async fn proxy(State(state): State<Arc<AppState>>, req: Request) -> Response {
     response
 }
 
-async fn proxy_inner(state: &Arc<AppState>, req: Request, started: Instant) -> Response {
-    let path = req.uri().path().to_string();
-    let Some(endpoint) = Endpoint::for_path(&path) else {
-        return refuse(Wire::OpenAi, ErrorKind::NotFound, "no such endpoint");
-    };
+/// One `POST` to a known endpoint, from the token check to the answer.
+async fn proxy_inner(
+    state: &Arc<AppState>,
+    req: Request,
+    endpoint: Endpoint,
+    started: Instant,
+) -> Response {
     let wire = endpoint.wire();
-    if req.method() != Method::POST {
-        return refuse(wire, ErrorKind::NotFound, "this endpoint takes POST");
-    }
     let (parts, body) = req.into_parts();
     let user = match authenticate(state, &parts.headers, wire).await {
         Ok(u) => u,
