@@ -391,21 +391,7 @@ fn serve_proxies_with_its_own_key_and_refuses_what_it_must() {
 
     // /metrics: the tokens of all four answers (8 + 35 + 10 + 20, streamed ones included once
     // their streams ended), and no secrets.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let text = loop {
-        let r = call(
-            reqwest::Method::GET,
-            &format!("{}/metrics", proxy.url),
-            &[],
-            None,
-        );
-        assert_eq!(r.status, 200);
-        if metric(&r.body, "keyguard_tokens_total") >= 81 || Instant::now() > deadline {
-            let body = r.body.clone();
-            replies.push(r);
-            break body;
-        }
-    };
+    let text = proxy.metrics_after_tokens(81);
     assert_eq!(
         metric(&text, "keyguard_tokens_total"),
         8 + 35 + 10 + 20 + 8,
@@ -421,7 +407,8 @@ fn serve_proxies_with_its_own_key_and_refuses_what_it_must() {
     let log = proxy.log();
     assert!(log.contains("user=alice"), "{log}");
     assert!(!log.contains(&token[4..]), "token in the log");
-    assert_no_key(&key, &replies, &log);
+    // The metrics text is checked with the log.
+    assert_no_key(&key, &replies, &format!("{log}{text}"));
 }
 
 #[test]
@@ -574,29 +561,11 @@ fn serve_counts_an_abandoned_stream_and_stops_on_sigterm() {
     // The client walks away mid-stream.
     sock.shutdown(std::net::Shutdown::Both).unwrap();
     drop(sock);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let m = call(
-            reqwest::Method::GET,
-            &format!("{}/metrics", proxy.url),
-            &[],
-            None,
-        );
-        let n = metric(&m.body, "keyguard_tokens_total");
-        if n >= 1 {
-            // Cut before its usage chunk: it counts its whole reservation (max_tokens 256 plus
-            // the prompt), not the two content chunks seen, since the provider may have billed
-            // far more than passed through (hidden reasoning tokens stream nothing).
-            assert!(n > 256, "an abandoned stream counts its reservation: {n}");
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "abandoned stream not counted: {}",
-            m.body
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    // Cut before its usage chunk: it counts its whole reservation (max_tokens 256 plus the
+    // prompt), not the two content chunks seen, since the provider may have billed far more than
+    // passed through (hidden reasoning tokens stream nothing).
+    let n = metric(&proxy.metrics_after_tokens(1), "keyguard_tokens_total");
+    assert!(n > 256, "an abandoned stream counts its reservation: {n}");
 
     // SIGTERM: a clean exit.
     let pid = proxy.child.id().to_string();
@@ -698,27 +667,10 @@ fn serve_proxies_gemini_generate_content_plain_and_streamed() {
             "{sent}"
         );
     }
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let m = loop {
-        let m = call(
-            reqwest::Method::GET,
-            &format!("{}/metrics", proxy.url),
-            &[],
-            None,
-        );
-        if metric(&m.body, "keyguard_tokens_total") >= 16 || Instant::now() > deadline {
-            break m;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert_eq!(
-        metric(&m.body, "keyguard_tokens_total"),
-        7 + 9,
-        "{}",
-        m.body
-    );
+    let m = proxy.metrics_after_tokens(16);
+    assert_eq!(metric(&m, "keyguard_tokens_total"), 7 + 9, "{m}");
     let log = proxy.log();
-    assert_no_key(&key, &[plain, streamed, other, m], &log);
+    assert_no_key(&key, &[plain, streamed, other], &format!("{log}{m}"));
 }
 
 /// A private redis-server on a unix socket in `dir`, stopped when dropped.
@@ -1208,26 +1160,8 @@ fn serve_counts_the_reservation_of_a_client_that_hangs_up_before_the_answer() {
         .expect("the request reached the upstream");
     sock.shutdown(std::net::Shutdown::Both).unwrap();
     drop(sock);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let m = call(
-            reqwest::Method::GET,
-            &format!("{}/metrics", proxy.url),
-            &[],
-            None,
-        );
-        let n = metric(&m.body, "keyguard_tokens_total");
-        if n >= 1 {
-            assert!(n > 256, "a client that hung up counts its reservation: {n}");
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the request of a client that hung up was not counted: {}",
-            m.body
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let n = metric(&proxy.metrics_after_tokens(1), "keyguard_tokens_total");
+    assert!(n > 256, "a client that hung up counts its reservation: {n}");
     assert_no_key(&key, &[], &proxy.log());
 }
 

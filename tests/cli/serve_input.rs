@@ -125,13 +125,7 @@ fn serve_input_bad_bodies_and_wrong_methods_get_the_providers_error_shapes() {
     let key = provider_key(81);
     let upstream = mock_upstream(&key);
     let (dir, token) = setup("");
-    let proxy = Proxy::start_with(
-        dir.path(),
-        &upstream.uri(),
-        &key,
-        &["--listen", "127.0.0.1:0"],
-        &[],
-    );
+    let proxy = Proxy::start(dir.path(), &upstream.uri(), &key);
     let bearer = format!("Bearer {token}");
     let chat = format!("{}/v1/chat/completions", proxy.url);
     let messages = format!("{}/v1/messages", proxy.url);
@@ -322,13 +316,7 @@ fn serve_input_huge_headers_are_refused_and_the_server_keeps_serving() {
     let key = provider_key(82);
     let upstream = mock_upstream(&key);
     let (dir, _token) = setup("");
-    let proxy = Proxy::start_with(
-        dir.path(),
-        &upstream.uri(),
-        &key,
-        &["--listen", "127.0.0.1:0"],
-        &[],
-    );
+    let proxy = Proxy::start(dir.path(), &upstream.uri(), &key);
     let addr = proxy.addr();
     let one_big = format!("x-big: {}\r\n", "a".repeat(200_000));
     let many: String = (0..500).map(|i| format!("x-h{i}: v\r\n")).collect();
@@ -754,13 +742,7 @@ fn serve_input_sigterm_stops_accepting_and_lets_the_stream_in_flight_finish() {
     let key = provider_key(89);
     let (upstream, arrived, release) = held_upstream();
     let (dir, token) = setup("");
-    let mut proxy = Proxy::start_with(
-        dir.path(),
-        &upstream,
-        &key,
-        &["--listen", "127.0.0.1:0"],
-        &[],
-    );
+    let mut proxy = Proxy::start(dir.path(), &upstream, &key);
     let chat = format!("{}/v1/chat/completions", proxy.url);
     let bearer = format!("Bearer {token}");
     let in_flight = std::thread::spawn(move || {

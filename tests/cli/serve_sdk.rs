@@ -599,15 +599,7 @@ fn sdk_scenarios(e: Expect) {
         "the first piece arrived before the stream ended",
         v,
     );
-    let metrics_url = format!("{}/metrics", slow_proxy.url);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let metrics = loop {
-        let m = get_text(&metrics_url);
-        if metric(&m, "keyguard_tokens_total") >= 1 || Instant::now() > deadline {
-            break m;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let metrics = slow_proxy.metrics_after_tokens(1);
     c.check(
         metric(&metrics, "keyguard_tokens_total") >= 1,
         "disconnect",

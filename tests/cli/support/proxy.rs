@@ -97,6 +97,28 @@ impl Proxy {
             .collect()
     }
 
+    /// `GET /metrics` once the server has counted at least `at_least` tokens
+    /// (`keyguard_tokens_total`), or after 20 s: tokens are recorded when an answer ends, which
+    /// can follow the client's last read. The caller asserts on the text.
+    pub fn metrics_after_tokens(&self, at_least: u64) -> String {
+        // reqwest is built without a default crypto provider (as keyguard itself is).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(20))
+            .build()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let r = client.get(format!("{}/metrics", self.url)).send().unwrap();
+            assert_eq!(r.status().as_u16(), 200, "GET /metrics");
+            let text = r.text().unwrap();
+            if metric(&text, "keyguard_tokens_total") >= at_least || Instant::now() > deadline {
+                return text;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Waits until the log contains `what`.
     pub fn wait_for_log(&self, what: &str) {
         let deadline = Instant::now() + Duration::from_secs(20);
