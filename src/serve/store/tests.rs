@@ -164,6 +164,28 @@ fn tokens_issue_lookup_revoke_expire(f: &Factory) {
 }
 
 /// 200 threads race for 50 requests: exactly 50 are allowed, through several store instances
+/// `n` threads released together by a barrier, thread `i` running `each` on `stores[i % len]`;
+/// their results in thread order.
+fn race<T: Send + 'static>(
+    stores: &[Arc<dyn Store>],
+    n: usize,
+    each: impl Fn(&dyn Store) -> T + Send + Sync + 'static,
+) -> Vec<T> {
+    let each = Arc::new(each);
+    let barrier = Arc::new(Barrier::new(n));
+    let threads: Vec<_> = (0..n)
+        .map(|i| {
+            let store = stores[i % stores.len()].clone();
+            let (barrier, each) = (barrier.clone(), each.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                each(&*store)
+            })
+        })
+        .collect();
+    threads.into_iter().map(|t| t.join().unwrap()).collect()
+}
+
 /// (separate SQLite connections, separate Redis connections), not one shared lock.
 fn requests_per_day_exact_under_concurrency(f: &Factory) {
     let limits = Limits {
@@ -171,18 +193,9 @@ fn requests_per_day_exact_under_concurrency(f: &Factory) {
         ..Limits::default()
     };
     let stores: Vec<Arc<dyn Store>> = (0..4).map(|_| f()).collect();
-    let barrier = Arc::new(Barrier::new(200));
-    let threads: Vec<_> = (0..200)
-        .map(|i| {
-            let store = stores[i % stores.len()].clone();
-            let barrier = barrier.clone();
-            std::thread::spawn(move || {
-                barrier.wait();
-                store.check_request("racer", &limits, 0).unwrap()
-            })
-        })
-        .collect();
-    let decisions: Vec<Decision> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let decisions = race(&stores, 200, move |store| {
+        store.check_request("racer", &limits, 0).unwrap()
+    });
     let allowed: Vec<&Decision> = decisions.iter().filter(|d| d.allowed).collect();
     assert_eq!(allowed.len(), 50);
     // Each allowed request saw a different remaining count: 49 down to 0.
@@ -251,22 +264,13 @@ fn tokens_per_day_reservations_exact_under_concurrency(f: &Factory) {
         ..Limits::default()
     };
     let stores: Vec<Arc<dyn Store>> = (0..4).map(|_| f()).collect();
-    let barrier = Arc::new(Barrier::new(100));
-    let threads: Vec<_> = (0..100)
-        .map(|i| {
-            let store = stores[i % stores.len()].clone();
-            let barrier = barrier.clone();
-            std::thread::spawn(move || {
-                barrier.wait();
-                let d = store.check_request("spender", &limits, 30).unwrap();
-                if d.allowed {
-                    store.settle("spender", d.day, 30, 30).unwrap();
-                }
-                d
-            })
-        })
-        .collect();
-    let decisions: Vec<Decision> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let decisions = race(&stores, 100, move |store| {
+        let d = store.check_request("spender", &limits, 30).unwrap();
+        if d.allowed {
+            store.settle("spender", d.day, 30, 30).unwrap();
+        }
+        d
+    });
     assert_eq!(decisions.iter().filter(|d| d.allowed).count(), 33);
     for d in decisions.iter().filter(|d| !d.allowed) {
         // Refused for the reservation, not for a spent day: a short wait.
@@ -295,18 +299,9 @@ fn requests_per_minute_exact_under_concurrency(f: &Factory) {
         ..Limits::default()
     };
     let stores: Vec<Arc<dyn Store>> = (0..4).map(|_| f()).collect();
-    let barrier = Arc::new(Barrier::new(100));
-    let threads: Vec<_> = (0..100)
-        .map(|i| {
-            let store = stores[i % stores.len()].clone();
-            let barrier = barrier.clone();
-            std::thread::spawn(move || {
-                barrier.wait();
-                store.check_request("burst", &limits, 0).unwrap()
-            })
-        })
-        .collect();
-    let decisions: Vec<Decision> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let decisions = race(&stores, 100, move |store| {
+        store.check_request("burst", &limits, 0).unwrap()
+    });
     assert_eq!(decisions.iter().filter(|d| d.allowed).count(), 30);
     for d in decisions.iter().filter(|d| !d.allowed) {
         assert!((1..=60).contains(&d.retry_after), "{d:?}");
@@ -494,22 +489,10 @@ fn two_redis_instances_share_one_limit() {
         ..Limits::default()
     };
     let (a, b) = (f(), f());
-    let barrier = Arc::new(Barrier::new(200));
-    let threads: Vec<_> = (0..200)
-        .map(|i| {
-            let store = if i % 2 == 0 { a.clone() } else { b.clone() };
-            let barrier = barrier.clone();
-            std::thread::spawn(move || {
-                barrier.wait();
-                store.check_request("shared", &limits, 0).unwrap().allowed
-            })
-        })
-        .collect();
-    let allowed = threads
-        .into_iter()
-        .filter_map(|t| t.join().unwrap().then_some(()))
-        .count();
-    assert_eq!(allowed, 50);
+    let allowed = race(&[a.clone(), b.clone()], 200, move |store| {
+        store.check_request("shared", &limits, 0).unwrap().allowed
+    });
+    assert_eq!(allowed.iter().filter(|a| **a).count(), 50);
     store_sees_tokens_of_the_other(&*a, &*b);
 }
 
