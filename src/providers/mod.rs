@@ -126,9 +126,12 @@ pub fn scrub(text: &str, key: &Secret) -> String {
         return out;
     }
     let in_run = |c: char| c.is_alphanumeric() || (!c.is_whitespace() && k.contains(c));
+    // One string per run, its 8-character windows sliced from it (the proxy scrubs forwarded
+    // headers on every request: no allocation per window).
     let quotes_key = |run: &[char]| {
-        run.windows(QUOTE)
-            .any(|w| k.contains(w.iter().collect::<String>().as_str()))
+        let s: String = run.iter().collect();
+        let at: Vec<usize> = s.char_indices().map(|(i, _)| i).chain([s.len()]).collect();
+        at.windows(QUOTE + 1).any(|w| k.contains(&s[w[0]..w[QUOTE]]))
     };
     let chars: Vec<char> = out.chars().collect();
     let mut result = String::with_capacity(out.len());
