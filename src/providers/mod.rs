@@ -131,7 +131,8 @@ pub fn scrub(text: &str, key: &Secret) -> String {
     let quotes_key = |run: &[char]| {
         let s: String = run.iter().collect();
         let at: Vec<usize> = s.char_indices().map(|(i, _)| i).chain([s.len()]).collect();
-        at.windows(QUOTE + 1).any(|w| k.contains(&s[w[0]..w[QUOTE]]))
+        at.windows(QUOTE + 1)
+            .any(|w| k.contains(&s[w[0]..w[QUOTE]]))
     };
     let chars: Vec<char> = out.chars().collect();
     let mut result = String::with_capacity(out.len());
